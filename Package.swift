@@ -1,0 +1,99 @@
+// swift-tools-version: 6.0
+// Zoo: measuring and improving recall in efficient language models (Zoology, ICLR 2024), in Swift.
+//
+// Dependencies point one way:
+//   C system libraries -> ZooSupport / ZooStorage / ZooTokenizer / ZooTensor
+//     -> ZooIngest / ZooRegistry / ZooModel / ZooTrain / ZooAnalysis -> zoo-* executables.
+// Analysis never imports the model. Only executables use ArgumentParser.
+//
+// Timed builds: swift build -c release -Xswiftc -target-cpu -Xswiftc haswell
+// (Swift's default x86-64 target is SSE2: SIMD FMA and Float16 become libcalls; see README).
+import PackageDescription
+
+let package = Package(
+  name: "Zoo",
+  products: [
+    .executable(name: "zoo-ingest", targets: ["zoo-ingest"]),
+    .executable(name: "zoo-train", targets: ["zoo-train"]),
+    .executable(name: "zoo-analyze", targets: ["zoo-analyze"]),
+    .executable(name: "zoo-runs", targets: ["zoo-runs"]),
+    .executable(name: "zoo-bench", targets: ["zoo-bench"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+  ],
+  targets: [
+    // C system libraries (Debian: libzstd-dev libhdf5-dev libsqlite3-dev libopenblas-dev).
+    .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
+    .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+    .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+    // Foundations: terminal output, CSV, hashing, files.
+    .target(name: "ZooSupport"),
+    // zstd streams, HDF5 files, token stores and per-token loss files.
+    .target(name: "ZooStorage", dependencies: ["CZstd", "CHDF5", "ZooSupport"]),
+    // GPT-2 byte-level BPE, id-for-id equal to tiktoken's gpt2.
+    .target(name: "ZooTokenizer", resources: [.copy("Resources/gpt2.tiktoken")]),
+    // SQLite experiment registry.
+    .target(name: "ZooRegistry", dependencies: ["CSQLite", "ZooSupport"]),
+    // Pile shards -> token stores.
+    .target(
+      name: "ZooIngest",
+      dependencies: ["ZooStorage", "ZooTokenizer", "ZooRegistry", "ZooSupport"]),
+    // Tensors, ops with hand-written backward, tape, AdamW.
+    .target(name: "ZooTensor", dependencies: ["COpenBLAS", "ZooSupport"]),
+    // Language model skeleton and sequence mixers.
+    .target(name: "ZooModel", dependencies: ["ZooTensor", "ZooSupport"]),
+    // Training loops (LM on token stores, MQAR) and sweeps.
+    .target(
+      name: "ZooTrain",
+      dependencies: ["ZooModel", "ZooTensor", "ZooStorage", "ZooRegistry", "ZooSupport"]),
+    // AR hits, gap attribution, buckets, CSV.
+    .target(name: "ZooAnalysis", dependencies: ["ZooStorage", "ZooRegistry", "ZooSupport"]),
+
+    .executableTarget(
+      name: "zoo-ingest",
+      dependencies: [
+        "ZooIngest", "ZooRegistry", "ZooSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "zoo-train",
+      dependencies: [
+        "ZooTrain", "ZooModel", "ZooRegistry", "ZooSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "zoo-analyze",
+      dependencies: [
+        "ZooAnalysis", "ZooRegistry", "ZooSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "zoo-runs",
+      dependencies: [
+        "ZooRegistry", "ZooSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+    .executableTarget(
+      name: "zoo-bench",
+      dependencies: [
+        "ZooIngest", "ZooTokenizer", "ZooStorage", "ZooRegistry", "ZooTensor", "ZooModel",
+        "ZooAnalysis", "ZooSupport",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ]),
+
+    .testTarget(name: "ZooSupportTests", dependencies: ["ZooSupport"]),
+    .testTarget(name: "ZooStorageTests", dependencies: ["ZooStorage", "CZstd", "ZooSupport"]),
+    .testTarget(name: "ZooTokenizerTests", dependencies: ["ZooTokenizer"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry", "ZooSupport"]),
+    .testTarget(
+      name: "ZooIngestTests", dependencies: ["ZooIngest", "ZooStorage", "ZooTokenizer", "CZstd"]),
+    .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor"]),
+    .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor"]),
+    .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage"]),
+    .testTarget(name: "ZooAnalysisTests", dependencies: ["ZooAnalysis", "ZooStorage"]),
+    .testTarget(name: "ZooCLITests", dependencies: ["ZooStorage", "ZooSupport"]),
+  ]
+)

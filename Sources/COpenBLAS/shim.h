@@ -1,0 +1,2 @@
+// Debian OpenBLAS (pthread build) through pkg-config "openblas" (libopenblas-dev).
+#include <cblas.h>

@@ -1,0 +1,6 @@
+import ArgumentParser
+
+@main
+struct Placeholder: ParsableCommand {
+  func run() throws { throw ValidationError("not implemented yet") }
+}
