@@ -86,10 +86,10 @@ let package = Package(
 
     .testTarget(name: "ZooSupportTests", dependencies: ["ZooSupport"]),
     .testTarget(name: "ZooStorageTests", dependencies: ["ZooStorage", "CZstd", "ZooSupport"]),
-    .testTarget(name: "ZooTokenizerTests", dependencies: ["ZooTokenizer"], resources: [.copy("Fixtures")]),
+    .testTarget(name: "ZooTokenizerTests", dependencies: ["ZooTokenizer", "ZooSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry", "ZooSupport"]),
     .testTarget(
-      name: "ZooIngestTests", dependencies: ["ZooIngest", "ZooStorage", "ZooTokenizer", "CZstd"]),
+      name: "ZooIngestTests", dependencies: ["ZooIngest", "ZooStorage", "ZooTokenizer", "ZooRegistry", "ZooSupport", "CZstd"]),
     .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor"]),
     .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor"]),
     .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage"]),

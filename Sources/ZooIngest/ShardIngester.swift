@@ -1,0 +1,150 @@
+import Foundation
+import ZooRegistry
+import ZooStorage
+import ZooSupport
+import ZooTokenizer
+
+/// Turns Pile shards (`.jsonl.zst`) into token stores, one store per shard (DESIGN.md).
+///
+/// Per shard: hash the source, skip it if its store exists with the same `source_sha256`,
+/// stream-decompress, parse lines (bad lines are skipped and counted by reason), tokenize
+/// batches of documents on all threads, append them in input order to a temporary store, and
+/// rename it into place only when complete. Any error fails that shard alone: its temporary
+/// file is removed and the error is returned in its ``ShardResult``.
+public struct ShardIngester {
+  /// Where stores are written.
+  public var outputDirectory: String
+  /// Tokenizer threads.
+  public var threads: Int
+  /// Text bytes collected before a batch is tokenized (bounds memory).
+  public var batchBytes = 4 << 20
+  /// Lines with problems printed per shard (all are counted).
+  public var reportedBadLines = 5
+  /// Show a redrawn progress bar (`true`), periodic log lines (`false`), or nothing (`nil`).
+  public var progressOnTerminal: Bool? = isatty(STDERR_FILENO) != 0
+
+  private let tokenizer: GPT2Tokenizer
+  private let tracker: (any ExperimentTracker)?
+
+  /// An ingester writing into `outputDirectory` with `threads` tokenizer threads; datasets are
+  /// recorded in `tracker` when given.
+  public init(
+    tokenizer: GPT2Tokenizer, outputDirectory: String, threads: Int, tracker: (any ExperimentTracker)?
+  ) {
+    self.tokenizer = tokenizer
+    self.outputDirectory = outputDirectory
+    self.threads = max(1, threads)
+    self.tracker = tracker
+  }
+
+  /// The store path for a shard: `<out>/<name>.h5`, `name` being the file name without
+  /// `.jsonl.zst` (or `.zst`).
+  public func outputPath(forShard shard: String) -> String {
+    var name = URL(fileURLWithPath: shard).lastPathComponent
+    for suffix in [".zst", ".jsonl"] where name.hasSuffix(suffix) { name.removeLast(suffix.count) }
+    return URL(fileURLWithPath: outputDirectory).appendingPathComponent(name + ".h5").path
+  }
+
+  /// Ingests one shard. Never throws: failures are reported in the result.
+  public func ingest(shard: String) -> ShardResult {
+    let start = Date()
+    var result = ShardResult(shard: shard, output: outputPath(forShard: shard), status: .written)
+    do {
+      try run(&result)
+    } catch {
+      result.status = .failed("\(error)")
+    }
+    result.seconds = Date().timeIntervalSince(start)
+    return result
+  }
+
+  private func run(_ result: inout ShardResult) throws {
+    let shardName = URL(fileURLWithPath: result.shard).lastPathComponent
+    let sourceSHA256: String
+    do {
+      sourceSHA256 = try SHA256.hex(ofFile: result.shard)
+    } catch {
+      throw IngestError.unreadable(shard: result.shard, reason: "\(error.localizedDescription)")
+    }
+    if FileManager.default.fileExists(atPath: result.output),
+      let existing = try? TokenStore(path: result.output), existing.metadata.sourceSHA256 == sourceSHA256
+    {
+      result.status = .upToDate
+      result.documents = existing.documentCount
+      result.tokens = existing.tokenCount
+      return
+    }
+    try AtomicFile.createParentDirectory(of: result.output)
+    let reader = try ZstdFileReader(path: result.shard)
+    let writer = try TokenStoreWriter(path: result.output)
+    var committed = false
+    defer { if !committed { writer.abort() } }
+
+    let progress = progressOnTerminal.map {
+      Progress(title: shardName, total: Double(reader.compressedSize), forceTerminal: $0)
+    }
+    var splitter = LineSplitter()
+    var batch = DocumentBatch()
+    var text: [UInt8] = []
+    var reported = 0
+    let parser = PileLineParser()
+
+    func flushBatch() throws {
+      guard batch.count > 0 else { return }
+      if Interrupt.requested { throw IngestError.interrupted(shard: result.shard) }
+      let ids = batch.tokenize(with: tokenizer, threads: threads)
+      for d in 0..<batch.count {
+        try ids[d].withUnsafeBufferPointer { try writer.appendDocument($0, subset: batch.subsets[d]) }
+        result.tokens += ids[d].count + 1
+      }
+      result.documents += batch.count
+      result.textBytes += batch.textBytes
+      batch.removeAll()
+      progress?.update(
+        done: Double(reader.compressedBytesRead),
+        rates: [.init("MB/s", Double(result.textBytes) / 1e6), .init("tok/s", Double(result.tokens))],
+        detail: "\(result.documents) docs")
+    }
+
+    func handle(_ line: UnsafeRawBufferPointer, _ lineNumber: Int, _ byteOffset: Int) throws {
+      switch parser.parse(line, text: &text) {
+      case .document(let subset):
+        batch.append(text: text, subset: subset)
+        if batch.textBytes >= batchBytes { try flushBatch() }
+      case .skipped(let reason):
+        result.skipped[reason, default: 0] += 1
+        if reason != .blankLine, reported < reportedBadLines {
+          reported += 1
+          writeStandardError("zoo-ingest: \(shardName):\(lineNumber) (byte \(byteOffset)): skipped line: \(reason.rawValue)\n")
+        }
+      }
+    }
+
+    try reader.forEachBlock { block in
+      try splitter.feed(block, handle)
+      if Interrupt.requested { throw IngestError.interrupted(shard: result.shard) }
+    }
+    try splitter.finish(handle)
+    try flushBatch()
+
+    let metadata = try writer.commit(source: shardName, sourceSHA256: sourceSHA256, skippedLines: result.skippedLines)
+    committed = true
+    progress?.finish("\(shardName): \(metadata.documents) docs, \(metadata.tokens) tokens -> \(result.output)")
+    record(metadata, output: result.output, skipped: result.skipped)
+  }
+
+  /// Records a store in the registry; a registry failure is a warning (the store itself is complete).
+  private func record(_ metadata: TokenStoreMetadata, output: String, skipped: [LineSkipReason: Int]) {
+    guard let tracker else { return }
+    do {
+      try tracker.recordDataset(
+        DatasetRecord(
+          path: output, sha256: try SHA256.hex(ofFile: output), source: metadata.source,
+          sourceSHA256: metadata.sourceSHA256, documents: metadata.documents, tokens: metadata.tokens,
+          subsets: metadata.subsets,
+          skipped: Dictionary(uniqueKeysWithValues: skipped.map { ($0.key.rawValue, $0.value) })))
+    } catch {
+      writeStandardError("zoo-ingest: warning: \(output) written but not recorded in the registry: \(error)\n")
+    }
+  }
+}

@@ -1,0 +1,306 @@
+import Foundation
+import ZooSupport
+
+/// A run as stored in the registry.
+public struct RunRecord: Sendable, Equatable {
+  public var id: Int64
+  public var name: String
+  public var kind: String
+  public var mixer: String
+  public var status: RunStatus
+  public var config: String
+  public var startedAt: String
+  public var endedAt: String?
+  public var host: String
+  public var pid: Int64?
+  public var gitCommit: String?
+}
+
+/// One key's summary over a run's history (`metric_summary`).
+public struct MetricSummary: Sendable, Equatable {
+  public var key: String
+  /// `min` or `max`: which direction is best (`max` for accuracies).
+  public var goal: String
+  public var min: Double?
+  public var max: Double?
+  public var last: Double?
+  public var lastStep: Int
+  public var best: Double?
+  public var bestStep: Int?
+  public var count: Int
+}
+
+/// One logged metric point (value nil for NaN).
+public struct MetricPoint: Sendable, Equatable {
+  public var key: String
+  public var step: Int
+  public var value: Double?
+}
+
+/// A file a run produced.
+public struct ArtifactRecord: Sendable, Equatable {
+  public var kind: String
+  public var path: String
+  public var sha256: String
+  public var bytes: Int
+}
+
+/// The SQLite experiment registry (DESIGN.md, "Registry"): datasets, runs, params, metrics with full
+/// history, metric summaries and artifacts, in one WAL-mode file shared safely by several processes.
+/// Opening it applies missing migrations and marks runs whose process died as `killed`.
+public final class Registry: ExperimentTracker, @unchecked Sendable {
+  /// The connection (one per `Registry`; use one `Registry` per thread).
+  public let database: SQLiteDatabase
+  /// Path of the registry file.
+  public var path: String { database.path }
+
+  /// The registry path from `--db`, else `$ZOO_DB`, else `./zoo.db`.
+  public static func resolvePath(_ option: String?) -> String {
+    if let option, !option.isEmpty { return option }
+    if let env = ProcessInfo.processInfo.environment["ZOO_DB"], !env.isEmpty { return env }
+    return "zoo.db"
+  }
+
+  /// Opens (creating if needed) the registry at `path`.
+  public init(path: String) throws {
+    try AtomicFile.createParentDirectory(of: path)
+    database = try SQLiteDatabase(path: path)
+    try configure()
+    try migrate()
+    try sweepStaleRuns()
+  }
+
+  private func configure() throws {
+    // Switching to WAL needs a moment of exclusive access; a second process starting at the same
+    // instant may see SQLITE_BUSY here even with the busy timeout, so retry briefly.
+    var attempt = 0
+    while true {
+      do {
+        try database.execute("PRAGMA journal_mode=WAL")
+        break
+      } catch let error as SQLiteError where (error.code & 0xff) == 5 && attempt < 200 {
+        attempt += 1
+        usleep(10_000)
+      }
+    }
+    try database.execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON")
+  }
+
+  private func migrate() throws {
+    try database.immediateTransaction {
+      try database.execute(
+        """
+        CREATE TABLE IF NOT EXISTS zoo_migrations (
+          version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)
+        """)
+      let applied = Set(try database.query("SELECT version FROM zoo_migrations").rows.compactMap { row -> Int? in
+        if case .integer(let v) = row[0] { return Int(v) } else { return nil }
+      })
+      let record = try database.prepare("INSERT INTO zoo_migrations(version, name, applied_at) VALUES (?, ?, ?)")
+      for migration in RegistrySchema.migrations where !applied.contains(migration.version) {
+        try database.execute(migration.sql)
+        try record.run([.integer(Int64(migration.version)), .text(migration.name), .text(Registry.now())])
+      }
+    }
+  }
+
+  /// Marks `running` runs of this host whose process is gone as `killed`; returns their names.
+  @discardableResult
+  public func sweepStaleRuns() throws -> [String] {
+    let host = ProcessIdentity.host
+    return try database.immediateTransaction {
+      let running = try database.query(
+        "SELECT id, name, pid, pid_start FROM runs WHERE status = 'running' AND host = ?", [.text(host)])
+      let mark = try database.prepare("UPDATE runs SET status = 'killed', ended_at = ? WHERE id = ?")
+      var killed: [String] = []
+      for row in running.rows {
+        guard case .integer(let id) = row[0], case .text(let name) = row[1] else { continue }
+        guard case .integer(let pid) = row[2] else { continue }
+        let start: Int64? = if case .integer(let s) = row[3] { s } else { nil }
+        if !ProcessIdentity.isAlive(pid: Int32(truncatingIfNeeded: pid), startTime: start) {
+          try mark.run([.text(Registry.now()), .integer(id)])
+          killed.append(name)
+        }
+      }
+      return killed
+    }
+  }
+
+  /// Current UTC time as ISO 8601.
+  static func now() -> String {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime]
+    return formatter.string(from: Date())
+  }
+
+  // MARK: ExperimentTracker
+
+  /// Records (or replaces, by path) a token store.
+  public func recordDataset(_ dataset: DatasetRecord) throws {
+    let skipped = dataset.skipped.keys.sorted().map { "\(jsonString($0)):\(dataset.skipped[$0]!)" }
+    try database.immediateTransaction {
+      try database.prepare(
+        """
+        INSERT INTO datasets(path, sha256, source, source_sha256, documents, tokens, subsets, skipped, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT(path) DO UPDATE SET sha256 = excluded.sha256, source = excluded.source,
+          source_sha256 = excluded.source_sha256, documents = excluded.documents, tokens = excluded.tokens,
+          subsets = excluded.subsets, skipped = excluded.skipped, created_at = excluded.created_at
+        """
+      ).run([
+        .text(dataset.path), .text(dataset.sha256), .text(dataset.source), .text(dataset.sourceSHA256),
+        .integer(Int64(dataset.documents)), .integer(Int64(dataset.tokens)),
+        .text("[" + dataset.subsets.map(jsonString).joined(separator: ",") + "]"),
+        .text("{" + skipped.joined(separator: ",") + "}"), .text(Registry.now()),
+      ])
+    }
+  }
+
+  /// Starts a run owned by this process; a duplicate name is an error.
+  public func startRun(_ spec: RunSpec) throws -> any RunTracker {
+    let id: Int64 = try database.immediateTransaction {
+      let exists = try database.query("SELECT 1 FROM runs WHERE name = ?", [.text(spec.name)])
+      guard exists.rows.isEmpty else { throw TrackerError.duplicateRun(spec.name) }
+      try database.prepare(
+        """
+        INSERT INTO runs(name, kind, mixer, status, config, started_at, host, pid, pid_start, git_commit, zoo_version)
+        VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
+        """
+      ).run([
+        .text(spec.name), .text(spec.kind.rawValue), .text(spec.mixer), .text(spec.configJSON),
+        .text(Registry.now()), .text(ProcessIdentity.host), .integer(Int64(ProcessIdentity.pid)),
+        ProcessIdentity.startTime(of: ProcessIdentity.pid).map { .integer($0) } ?? .null,
+        ProcessIdentity.gitCommit().map { .text($0) } ?? .null, .text(zooVersion),
+      ])
+      let id = database.lastInsertRowID
+      let param = try database.prepare("INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)")
+      for key in spec.params.keys.sorted() { try param.run([.integer(id), .text(key), .text(spec.params[key]!)]) }
+      return id
+    }
+    return RegistryRun(registry: self, id: id, name: spec.name)
+  }
+
+  /// Reopens a run for `--resume`: back to `running`, owned by this process.
+  public func resumeRun(named name: String) throws -> any RunTracker {
+    let id: Int64 = try database.immediateTransaction {
+      guard let run = try self.run(named: name) else { throw TrackerError.unknownRun(name) }
+      try database.prepare(
+        "UPDATE runs SET status = 'running', ended_at = NULL, host = ?, pid = ?, pid_start = ? WHERE id = ?"
+      ).run([
+        .text(ProcessIdentity.host), .integer(Int64(ProcessIdentity.pid)),
+        ProcessIdentity.startTime(of: ProcessIdentity.pid).map { .integer($0) } ?? .null, .integer(run.id),
+      ])
+      return run.id
+    }
+    return RegistryRun(registry: self, id: id, name: name)
+  }
+
+  // MARK: Reading
+
+  private static let runColumns =
+    "id, name, kind, mixer, status, config, started_at, ended_at, host, pid, git_commit"
+
+  private func runRecord(_ row: [SQLValue]) -> RunRecord {
+    func int(_ v: SQLValue) -> Int64? { if case .integer(let x) = v { x } else { nil } }
+    return RunRecord(
+      id: int(row[0]) ?? 0, name: row[1].shellText, kind: row[2].shellText, mixer: row[3].shellText,
+      status: RunStatus(rawValue: row[4].shellText) ?? .failed, config: row[5].shellText,
+      startedAt: row[6].shellText, endedAt: row[7].string, host: row[8].shellText, pid: int(row[9]),
+      gitCommit: row[10].string)
+  }
+
+  /// All runs, oldest first.
+  public func runs() throws -> [RunRecord] {
+    try database.query("SELECT \(Registry.runColumns) FROM runs ORDER BY id").rows.map(runRecord)
+  }
+
+  /// The run named `name`, nil when there is none.
+  public func run(named name: String) throws -> RunRecord? {
+    try database.query("SELECT \(Registry.runColumns) FROM runs WHERE name = ?", [.text(name)]).rows.first.map(runRecord)
+  }
+
+  /// The run named `name`, or ``TrackerError/unknownRun(_:)``.
+  public func requireRun(named name: String) throws -> RunRecord {
+    guard let run = try run(named: name) else { throw TrackerError.unknownRun(name) }
+    return run
+  }
+
+  /// The status of the run named `name`.
+  public func runStatus(named name: String) throws -> RunStatus { try requireRun(named: name).status }
+
+  /// A run's params, sorted by key.
+  public func params(ofRun name: String) throws -> [(key: String, value: String)] {
+    let run = try requireRun(named: name)
+    return try database.query("SELECT key, value FROM params WHERE run_id = ? ORDER BY key", [.integer(run.id)])
+      .rows.map { ($0[0].shellText, $0[1].shellText) }
+  }
+
+  /// A run's metric summaries, sorted by key.
+  public func summaries(ofRun name: String) throws -> [MetricSummary] {
+    let run = try requireRun(named: name)
+    return try database.query(
+      """
+      SELECT key, goal, min, max, last, last_step, best, best_step, count FROM metric_summary
+      WHERE run_id = ? ORDER BY key
+      """, [.integer(run.id)]
+    ).rows.map { row in
+      MetricSummary(
+        key: row[0].shellText, goal: row[1].shellText, min: row[2].double, max: row[3].double, last: row[4].double,
+        lastStep: Int(row[5].double ?? 0), best: row[6].double, bestStep: row[7].double.map { Int($0) },
+        count: Int(row[8].double ?? 0))
+    }
+  }
+
+  /// A run's metric history (one key or all), in key then step order.
+  public func metrics(ofRun name: String, key: String? = nil) throws -> [MetricPoint] {
+    let run = try requireRun(named: name)
+    let result =
+      if let key {
+        try database.query(
+          "SELECT key, step, value FROM metrics WHERE run_id = ? AND key = ? ORDER BY step, rowid",
+          [.integer(run.id), .text(key)])
+      } else {
+        try database.query(
+          "SELECT key, step, value FROM metrics WHERE run_id = ? ORDER BY key, step, rowid", [.integer(run.id)])
+      }
+    return result.rows.map { MetricPoint(key: $0[0].shellText, step: Int($0[1].double ?? 0), value: $0[2].double) }
+  }
+
+  /// A run's artifacts, in the order recorded.
+  public func artifacts(ofRun name: String) throws -> [ArtifactRecord] {
+    let run = try requireRun(named: name)
+    return try database.query(
+      "SELECT kind, path, sha256, bytes FROM artifacts WHERE run_id = ? ORDER BY id", [.integer(run.id)]
+    ).rows.map { ArtifactRecord(kind: $0[0].shellText, path: $0[1].shellText, sha256: $0[2].shellText, bytes: Int($0[3].double ?? 0)) }
+  }
+
+  /// Deletes a run with its params, metrics, summaries and artifact records (not the files).
+  public func deleteRun(named name: String) throws {
+    try database.immediateTransaction {
+      let run = try requireRun(named: name)
+      try database.prepare("DELETE FROM runs WHERE id = ?").run([.integer(run.id)])
+    }
+  }
+
+  /// Runs arbitrary SQL (a `queries/*.sql` file) and returns its columns and rows.
+  public func query(_ sql: String) throws -> (columns: [String], rows: [[SQLValue]]) {
+    try database.query(sql)
+  }
+}
+
+/// A JSON string literal for `s`.
+func jsonString(_ s: String) -> String {
+  var out = "\""
+  for scalar in s.unicodeScalars {
+    switch scalar {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case "\n": out += "\\n"
+    case "\r": out += "\\r"
+    case "\t": out += "\\t"
+    case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+    default: out.unicodeScalars.append(scalar)
+    }
+  }
+  return out + "\""
+}

@@ -1,0 +1,78 @@
+/// The registry's schema as numbered migrations (DESIGN.md, "Registry"). Each is applied once,
+/// inside `BEGIN IMMEDIATE`, and recorded in `zoo_migrations`; never edit one that has shipped,
+/// add a new one.
+enum RegistrySchema {
+  /// (version, name, SQL) in order.
+  static let migrations: [(version: Int, name: String, sql: String)] = [
+    (
+      1, "initial",
+      """
+      CREATE TABLE datasets (
+        id            INTEGER PRIMARY KEY,
+        path          TEXT NOT NULL UNIQUE,
+        sha256        TEXT NOT NULL,
+        source        TEXT NOT NULL,
+        source_sha256 TEXT NOT NULL,
+        documents     INTEGER NOT NULL,
+        tokens        INTEGER NOT NULL,
+        subsets       TEXT NOT NULL,   -- JSON list of Pile subset names, in the store's index order
+        skipped       TEXT NOT NULL,   -- JSON object: reason -> skipped input lines
+        created_at    TEXT NOT NULL
+      );
+      CREATE TABLE runs (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL CHECK (kind IN ('lm', 'mqar')),
+        mixer       TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'killed')),
+        config      TEXT NOT NULL,     -- canonical JSON, sorted keys
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT,
+        host        TEXT NOT NULL,
+        pid         INTEGER,
+        pid_start   INTEGER,           -- the process's start time (Linux clock ticks), against pid reuse
+        git_commit  TEXT,
+        zoo_version TEXT NOT NULL
+      );
+      CREATE INDEX runs_mixer_status ON runs(mixer, status);
+      CREATE TABLE params (
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key    TEXT NOT NULL,
+        value  TEXT NOT NULL,
+        PRIMARY KEY (run_id, key)
+      );
+      CREATE TABLE metrics (
+        run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key       TEXT NOT NULL,
+        step      INTEGER NOT NULL,
+        value     REAL,                -- NULL for NaN
+        wall_time REAL NOT NULL        -- seconds since 1970
+      );
+      CREATE INDEX metrics_run_key_step ON metrics(run_id, key, step);
+      CREATE TABLE metric_summary (
+        run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key       TEXT NOT NULL,
+        goal      TEXT NOT NULL CHECK (goal IN ('min', 'max')),  -- which direction is best
+        min       REAL,
+        max       REAL,
+        last      REAL,
+        last_step INTEGER NOT NULL,
+        best      REAL,
+        best_step INTEGER,
+        count     INTEGER NOT NULL,
+        PRIMARY KEY (run_id, key)
+      );
+      CREATE TABLE artifacts (
+        id         INTEGER PRIMARY KEY,
+        run_id     INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        kind       TEXT NOT NULL,
+        path       TEXT NOT NULL,
+        sha256     TEXT NOT NULL,
+        bytes      INTEGER NOT NULL,
+        created_at TEXT NOT NULL
+      );
+      CREATE INDEX artifacts_run ON artifacts(run_id);
+      """
+    )
+  ]
+}

@@ -1,0 +1,14 @@
+import ArgumentParser
+
+@main
+struct ZooBenchCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "zoo-bench",
+    abstract: "Benchmarks of Zoo's hot paths, measured side by side with their peers.",
+    discussion: """
+      Build in release mode first; debug timings mean nothing:
+        swift build -c release -Xswiftc -target-cpu -Xswiftc haswell
+        .build/release/zoo-bench tokenize ../shared/data/pile-mini/*.jsonl.zst
+      """,
+    subcommands: [TokenizeBenchmark.self])
+}

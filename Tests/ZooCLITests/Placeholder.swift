@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZooCLITestsPlaceholder {
-  @Test func placeholder() { #expect(Bool(true)) }
-}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZooRegistryTestsPlaceholder {
-  @Test func placeholder() { #expect(Bool(true)) }
-}

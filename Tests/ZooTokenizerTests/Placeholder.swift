@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZooTokenizerTestsPlaceholder {
-  @Test func placeholder() { #expect(Bool(true)) }
-}
