@@ -75,3 +75,29 @@ public struct DocumentBatch: Sendable {
     return Array(slots)
   }
 }
+
+/// One batch being tokenized, in the background or inline; `wait()` returns its ids.
+final class TokenizeJob: @unchecked Sendable {
+  let batch: DocumentBatch
+  private var ids: [[UInt16]] = []
+  private let done = DispatchGroup()
+
+  init(batch: DocumentBatch, tokenizer: GPT2Tokenizer, threads: Int, background: Bool) {
+    self.batch = batch
+    if background {
+      done.enter()
+      DispatchQueue.global().async {
+        self.ids = batch.tokenize(with: tokenizer, threads: threads)
+        self.done.leave()
+      }
+    } else {
+      ids = batch.tokenize(with: tokenizer, threads: threads)
+    }
+  }
+
+  /// The ids of every document, once tokenizing has finished.
+  func wait() -> [[UInt16]] {
+    done.wait()
+    return ids
+  }
+}

@@ -17,7 +17,7 @@ public struct ShardIngester {
   /// Tokenizer threads.
   public var threads: Int
   /// Text bytes collected before a batch is tokenized (bounds memory).
-  public var batchBytes = 4 << 20
+  public var batchBytes = 1 << 20
   /// Lines with problems printed per shard (all are counted).
   public var reportedBadLines = 5
   /// Show a redrawn progress bar (`true`), periodic log lines (`false`), or nothing (`nil`).
@@ -60,14 +60,12 @@ public struct ShardIngester {
 
   private func run(_ result: inout ShardResult) throws {
     let shardName = URL(fileURLWithPath: result.shard).lastPathComponent
-    let sourceSHA256: String
-    do {
-      sourceSHA256 = try SHA256.hex(ofFile: result.shard)
-    } catch {
-      throw IngestError.unreadable(shard: result.shard, reason: "\(error.localizedDescription)")
-    }
-    if FileManager.default.fileExists(atPath: result.output),
-      let existing = try? TokenStore(path: result.output), existing.metadata.sourceSHA256 == sourceSHA256
+    // The source sha256 decides whether an existing store is up to date; without a store it is
+    // needed only at commit, so with several threads it is computed alongside the ingest.
+    let outputExists = FileManager.default.fileExists(atPath: result.output)
+    let sourceDigest = SourceDigest(shard: result.shard, background: threads > 1 && !outputExists)
+    if outputExists, let existing = try? TokenStore(path: result.output),
+      existing.metadata.sourceSHA256 == (try sourceDigest.value())
     {
       result.status = .upToDate
       result.documents = existing.documentCount
@@ -89,21 +87,40 @@ public struct ShardIngester {
     var reported = 0
     let parser = PileLineParser()
 
-    func flushBatch() throws {
-      guard batch.count > 0 else { return }
-      if Interrupt.requested { throw IngestError.interrupted(shard: result.shard) }
-      let ids = batch.tokenize(with: tokenizer, threads: threads)
-      for d in 0..<batch.count {
-        try ids[d].withUnsafeBufferPointer { try writer.appendDocument($0, subset: batch.subsets[d]) }
+    // With several threads, batch k is tokenized in the background while this thread writes
+    // batch k-1 and decodes and parses batch k+1; results are written here, in input order.
+    // One thread: all inline.
+    var pending: TokenizeJob?
+
+    func write(_ job: TokenizeJob) throws {
+      let ids = job.wait()
+      for d in 0..<job.batch.count {
+        try ids[d].withUnsafeBufferPointer { try writer.appendDocument($0, subset: job.batch.subsets[d]) }
         result.tokens += ids[d].count + 1
       }
-      result.documents += batch.count
-      result.textBytes += batch.textBytes
-      batch.removeAll()
+      result.documents += job.batch.count
+      result.textBytes += job.batch.textBytes
       progress?.update(
         done: Double(reader.compressedBytesRead),
         rates: [.init("MB/s", Double(result.textBytes) / 1e6), .init("tok/s", Double(result.tokens))],
         detail: "\(result.documents) docs")
+    }
+
+    func drain() throws {
+      if let job = pending {
+        pending = nil
+        try write(job)
+      }
+    }
+
+    func flushBatch() throws {
+      guard batch.count > 0 else { return }
+      if Interrupt.requested { throw IngestError.interrupted(shard: result.shard) }
+      let job = TokenizeJob(batch: batch, tokenizer: tokenizer, threads: threads, background: threads > 1)
+      batch = DocumentBatch()
+      // The previous batch is written while this one is tokenized.
+      try drain()
+      if threads > 1 { pending = job } else { try write(job) }
     }
 
     func handle(_ line: UnsafeRawBufferPointer, _ lineNumber: Int, _ byteOffset: Int) throws {
@@ -126,8 +143,9 @@ public struct ShardIngester {
     }
     try splitter.finish(handle)
     try flushBatch()
+    try drain()
 
-    let metadata = try writer.commit(source: shardName, sourceSHA256: sourceSHA256, skippedLines: result.skippedLines)
+    let metadata = try writer.commit(source: shardName, sourceSHA256: try sourceDigest.value(), skippedLines: result.skippedLines)
     committed = true
     progress?.finish("\(shardName): \(metadata.documents) docs, \(metadata.tokens) tokens -> \(result.output)")
     record(metadata, output: result.output, skipped: result.skipped)
@@ -146,5 +164,36 @@ public struct ShardIngester {
     } catch {
       writeStandardError("zoo-ingest: warning: \(output) written but not recorded in the registry: \(error)\n")
     }
+  }
+}
+
+/// The sha256 of a shard file, computed inline or on a background thread.
+final class SourceDigest: @unchecked Sendable {
+  private let shard: String
+  private var result: Result<String, IngestError>?
+  private let done = DispatchGroup()
+
+  init(shard: String, background: Bool) {
+    self.shard = shard
+    if background {
+      done.enter()
+      DispatchQueue.global().async {
+        self.result = self.compute()
+        self.done.leave()
+      }
+    }
+  }
+
+  private func compute() -> Result<String, IngestError> {
+    do { return .success(try SHA256.hex(ofFile: shard)) } catch {
+      return .failure(IngestError.unreadable(shard: shard, reason: error.localizedDescription))
+    }
+  }
+
+  /// The hex digest (waits for the background computation).
+  func value() throws -> String {
+    done.wait()
+    if result == nil { result = compute() }
+    return try result!.get()
   }
 }

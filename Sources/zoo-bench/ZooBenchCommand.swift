@@ -9,6 +9,7 @@ struct ZooBenchCommand: ParsableCommand {
       Build in release mode first; debug timings mean nothing:
         swift build -c release -Xswiftc -target-cpu -Xswiftc haswell
         .build/release/zoo-bench tokenize ../shared/data/pile-mini/*.jsonl.zst
+        .build/release/zoo-bench registry --points 100000
       """,
-    subcommands: [TokenizeBenchmark.self])
+    subcommands: [TokenizeBenchmark.self, RegistryBenchmark.self])
 }
