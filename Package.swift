@@ -94,6 +94,6 @@ let package = Package(
     .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor"]),
     .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage"]),
     .testTarget(name: "ZooAnalysisTests", dependencies: ["ZooAnalysis", "ZooStorage"]),
-    .testTarget(name: "ZooCLITests", dependencies: ["ZooStorage", "ZooSupport"]),
+    .testTarget(name: "ZooCLITests", dependencies: ["ZooStorage", "ZooRegistry", "ZooSupport"]),
   ]
 )

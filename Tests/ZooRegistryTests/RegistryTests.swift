@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+import ZooSupport
+
+@testable import ZooRegistry
+
+/// A registry in a fresh temporary directory.
+func temporaryRegistryPath() throws -> String {
+  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-registry-\(UUID())")
+  try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+  return dir.appendingPathComponent("zoo.db").path
+}
+
+func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", params: [String: String] = [:]) -> RunSpec {
+  RunSpec(name: name, kind: kind, mixer: mixer, configJSON: "{\"mixer\":\"\(mixer)\"}", params: params)
+}
+
+@Suite struct RegistryTests {
+  @Test func schemaIsCreatedOnceAndRecorded() throws {
+    let path = try temporaryRegistryPath()
+    _ = try Registry(path: path)
+    let again = try Registry(path: path)
+    let migrations = try again.query("SELECT version, name FROM zoo_migrations")
+    #expect(migrations.rows == [[.integer(1), .text("initial")]])
+    let tables = try again.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").rows.map { $0[0].shellText }
+    #expect(tables == ["artifacts", "datasets", "metric_summary", "metrics", "params", "runs", "zoo_migrations"])
+    #expect(try again.query("PRAGMA journal_mode").rows == [[.text("wal")]])
+  }
+
+  @Test func runLifecycleWithParamsMetricsAndSummaries() throws {
+    let registry = try Registry(path: try temporaryRegistryPath())
+    let run = try registry.startRun(spec("attn", params: ["lr": "0.001", "d_model": "128"]))
+    for step in 0..<10 {
+      run.logMetric("train/loss", step: step, value: Double(10 - step))
+      run.logMetric("eval/accuracy", step: step, value: step == 7 ? 0.9 : 0.1 * Double(step % 5))
+    }
+    run.logMetric("train/loss", step: 10, value: .nan)
+    try run.finish(.finished)
+
+    #expect(try registry.runStatus(named: "attn") == .finished)
+    #expect(try registry.params(ofRun: "attn").map(\.key) == ["d_model", "lr"])
+    let loss = try registry.metrics(ofRun: "attn", key: "train/loss")
+    #expect(loss.count == 11)
+    #expect(loss.last?.value == nil)  // NaN is stored as NULL
+    let summaries = Dictionary(uniqueKeysWithValues: try registry.summaries(ofRun: "attn").map { ($0.key, $0) })
+    let l = try #require(summaries["train/loss"])
+    #expect(l.goal == "min" && l.min == 1 && l.max == 10 && l.best == 1 && l.bestStep == 9)
+    #expect(l.last == nil && l.lastStep == 10 && l.count == 11)
+    let a = try #require(summaries["eval/accuracy"])
+    #expect(a.goal == "max" && a.best == 0.9 && a.bestStep == 7 && a.last == 0.1 * 4 && a.lastStep == 9)
+    let run0 = try #require(try registry.run(named: "attn"))
+    #expect(run0.pid == Int64(getpid()) && run0.endedAt != nil)
+  }
+
+  /// Summaries merged across batches equal those of one batch.
+  @Test func summariesMergeAcrossBatches() throws {
+    let registry = try Registry(path: try temporaryRegistryPath())
+    let run = try registry.startRun(spec("batched")) as! RegistryRun
+    run.batchSize = 7
+    var values: [Double] = []
+    var rng = SplitMix64(seed: 3)
+    for step in 0..<100 {
+      let v = rng.nextDouble()
+      values.append(v)
+      run.logMetric("eval/loss", step: step, value: v)
+    }
+    try run.finish(.finished)
+    let s = try #require(try registry.summaries(ofRun: "batched").first)
+    #expect(s.min == values.min() && s.max == values.max() && s.last == values.last && s.count == 100)
+    #expect(s.bestStep == values.firstIndex(of: values.min()!))
+    #expect(try registry.metrics(ofRun: "batched").map { $0.value! } == values)
+  }
+
+  @Test func duplicateAndUnknownNamesAreErrors() throws {
+    let registry = try Registry(path: try temporaryRegistryPath())
+    _ = try registry.startRun(spec("a"))
+    #expect(throws: TrackerError.duplicateRun("a")) { try registry.startRun(spec("a")) }
+    #expect(throws: TrackerError.unknownRun("b")) { try registry.resumeRun(named: "b") }
+    #expect(throws: TrackerError.unknownRun("b")) { try registry.deleteRun(named: "b") }
+  }
+
+  /// A `running` run whose process is gone is marked `killed` when the registry is opened.
+  @Test func deadProcessRunsAreMarkedKilled() throws {
+    let path = try temporaryRegistryPath()
+    let registry = try Registry(path: path)
+    _ = try registry.startRun(spec("alive"))
+    _ = try registry.startRun(spec("dead"))
+    // Pretend "dead" belonged to a process that has exited.
+    let child = Process()
+    child.executableURL = URL(fileURLWithPath: "/bin/true")
+    try child.run()
+    child.waitUntilExit()
+    try registry.database.execute("UPDATE runs SET pid = \(child.processIdentifier), pid_start = NULL WHERE name = 'dead'")
+    let reopened = try Registry(path: path)
+    #expect(try reopened.runStatus(named: "dead") == .killed)
+    #expect(try reopened.runStatus(named: "alive") == .running)
+    // A reused pid with another start time is not the run's process either.
+    try registry.database.execute("UPDATE runs SET pid_start = pid_start + 1 WHERE name = 'alive'")
+    #expect(try Registry(path: path).runStatus(named: "alive") == .killed)
+  }
+
+  @Test func resumeReopensAKilledRun() throws {
+    let path = try temporaryRegistryPath()
+    let registry = try Registry(path: path)
+    let run = try registry.startRun(spec("r"))
+    run.logMetric("train/loss", step: 0, value: 3)
+    try run.finish(.killed)
+    let resumed = try registry.resumeRun(named: "r")
+    resumed.logMetric("train/loss", step: 1, value: 2)
+    try resumed.finish(.finished)
+    #expect(try registry.runStatus(named: "r") == .finished)
+    #expect(try registry.metrics(ofRun: "r").map(\.step) == [0, 1])
+  }
+
+  @Test func datasetsUpsertByPathAndArtifactsAreHashed() throws {
+    let path = try temporaryRegistryPath()
+    let registry = try Registry(path: path)
+    var dataset = DatasetRecord(
+      path: "tokens/00.h5", sha256: "aa", source: "00.jsonl.zst", sourceSHA256: "bb", documents: 2, tokens: 10,
+      subsets: ["Github", "Pile-CC \"quoted\""], skipped: ["malformed_json": 1])
+    try registry.recordDataset(dataset)
+    dataset.tokens = 12
+    try registry.recordDataset(dataset)
+    let rows = try registry.query("SELECT tokens, subsets, skipped FROM datasets").rows
+    #expect(rows == [[.integer(12), .text("[\"Github\",\"Pile-CC \\\"quoted\\\"\"]"), .text("{\"malformed_json\":1}")]])
+
+    let file = URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent("losses.h5").path
+    try Data("abc".utf8).write(to: URL(fileURLWithPath: file))
+    let run = try registry.startRun(spec("with-artifact"))
+    try run.logArtifact(kind: "losses", path: file)
+    let artifact = try #require(try registry.artifacts(ofRun: "with-artifact").first)
+    #expect(artifact.bytes == 3)
+    #expect(artifact.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    try registry.deleteRun(named: "with-artifact")
+    #expect(try registry.query("SELECT count(*) FROM artifacts").rows == [[.integer(0)]])
+  }
+
+  @Test func realsPrintAsTheSQLiteShellDoes() {
+    #expect(SQLValue.real(1).shellText == "1.0")
+    #expect(SQLValue.real(0.1).shellText == "0.1")
+    #expect(SQLValue.real(1e20).shellText == "1.0e+20")
+    #expect(SQLValue.real(1.0 / 3).shellText == "0.333333333333333")
+    #expect(SQLValue.integer(-4).shellText == "-4")
+  }
+
+  @Test func badSQLIsAnErrorWithSQLitesMessage() throws {
+    let registry = try Registry(path: try temporaryRegistryPath())
+    #expect {
+      try registry.query("SELEC nonsense")
+    } throws: { error in
+      (error as? SQLiteError)?.message.contains("syntax error") == true
+    }
+  }
+}
