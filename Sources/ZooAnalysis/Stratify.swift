@@ -59,7 +59,7 @@ public struct StrataTotals: Sendable, Equatable {
   public let layout: StrataLayout
   /// Tokens per cell.
   public private(set) var counts: [Int]
-  /// Summed loss (nats) per cell; the unpredicted cell's sum is meaningless (its losses are NaN).
+  /// Summed loss (nats) per cell; the unpredicted cell's stays 0 (its losses are NaN by contract).
   public private(set) var sums: [Double]
 
   /// Empty totals.
@@ -84,6 +84,7 @@ public struct StrataTotals: Sendable, Equatable {
       }
     }
     let unpredicted = layout.unpredictedCell
+    sums[unpredicted] = 0
     guard sums[..<unpredicted].contains(where: { !$0.isFinite }) else { return nil }
     sums = before
     return (0..<cells.count).first { Int(cells[$0]) != unpredicted && !losses[$0].isFinite }
