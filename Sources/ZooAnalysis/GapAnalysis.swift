@@ -111,9 +111,11 @@ public enum GapAnalysis {
       let chunk = bounds[w]..<bounds[v]
       let localStarts = starts[w..<v].map { $0 - chunk.lowerBound }
       let n = chunk.count
-      tokenBuffer = [UInt16](repeating: 0, count: n)
-      subsetBuffer = [UInt8](repeating: 0, count: n)
-      cells = [UInt32](repeating: 0, count: n)
+      if tokenBuffer.count != n {
+        tokenBuffer = [UInt16](repeating: 0, count: n)
+        subsetBuffer = [UInt8](repeating: 0, count: n)
+        cells = [UInt32](repeating: 0, count: n)
+      }
       let storeRange = (info.rangeStart + chunk.lowerBound)..<(info.rangeStart + chunk.upperBound)
       try tokenBuffer.withUnsafeMutableBufferPointer { try tokens.readTokens(storeRange, into: $0) }
       subsetBuffer.withUnsafeMutableBufferPointer { subsets.fill(storeRange, into: $0) }

@@ -9,6 +9,8 @@ public struct Stratifier: Sendable {
   private var marker: ARMarker
   private let bigrams: BigramCounts?
   private var codes: [UInt32] = []
+  /// Distance bucket of every distance below its count (distances are shorter than windows).
+  private var distanceBucket: [UInt16] = []
 
   /// A stratifier; `bigrams` must be given exactly when `layout` has frequency buckets.
   public init(layout: StrataLayout, context: ARContext, bigrams: BigramCounts?, maxWindowLength: Int = 2048) {
@@ -16,6 +18,14 @@ public struct Stratifier: Sendable {
     self.layout = layout
     self.marker = ARMarker(context: context, maxWindowLength: maxWindowLength)
     self.bigrams = bigrams
+    reserve(tokens: maxWindowLength)
+  }
+
+  private mutating func reserve(tokens: Int) {
+    if codes.count < tokens { codes = [UInt32](repeating: 0, count: tokens) }
+    if distanceBucket.count < tokens {
+      distanceBucket = (0..<tokens).map { UInt16(layout.distanceBuckets.index(of: UInt64($0))) }
+    }
   }
 
   /// Writes the cell of every token of `tokens` (consecutive windows starting at `windowStarts`,
@@ -25,26 +35,29 @@ public struct Stratifier: Sendable {
     cells: UnsafeMutableBufferPointer<UInt32>
   ) {
     precondition(subsets.count == tokens.count && cells.count == tokens.count, "stratify: buffer sizes differ")
-    if codes.count < tokens.count { codes = [UInt32](repeating: 0, count: tokens.count) }
-    let layout = self.layout
+    reserve(tokens: tokens.count)
+    let cellsPerSubset = UInt32(layout.cellsPerSubset)
+    let frequencyCount = UInt32(layout.frequencyBucketCount)
     let bigrams = self.bigrams
     let frequencyBuckets = layout.frequencyBuckets
     codes.withUnsafeMutableBufferPointer { all in
       let codes = UnsafeMutableBufferPointer(rebasing: all[0..<tokens.count])
       marker.mark(tokens: tokens, windowStarts: windowStarts, codes: codes)
-      for t in 0..<tokens.count {
-        let code = codes[t]
-        let subset = Int(subsets[t])
-        if code == 0 {
-          cells[t] = UInt32(layout.otherCell(subset: subset))
-          continue
+      distanceBucket.withUnsafeBufferPointer { distanceBucket in
+        for t in 0..<tokens.count {
+          let code = codes[t]
+          let base = UInt32(subsets[t]) &* cellsPerSubset
+          if code == 0 {
+            cells[t] = base
+            continue
+          }
+          var local = 1 &+ UInt32(distanceBucket[Int(code &- 1)]) &* frequencyCount
+          if let bigrams, let frequencyBuckets {
+            let count = bigrams.count(of: BigramCounts.key(tokens[t - 1], tokens[t]))
+            local &+= UInt32(frequencyBuckets.index(of: count))
+          }
+          cells[t] = base &+ local
         }
-        let distanceBucket = layout.distanceBuckets.index(of: UInt64(code - 1))
-        var frequencyBucket = 0
-        if let bigrams, let frequencyBuckets {
-          frequencyBucket = frequencyBuckets.index(of: bigrams.count(of: BigramCounts.key(tokens[t - 1], tokens[t])))
-        }
-        cells[t] = UInt32(layout.hitCell(subset: subset, distanceBucket: distanceBucket, frequencyBucket: frequencyBucket))
       }
     }
     let unpredicted = UInt32(layout.unpredictedCell)
