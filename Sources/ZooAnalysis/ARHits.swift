@@ -25,9 +25,9 @@ public let endOfTextToken: UInt16 = 50256
 /// Implementation: open addressing over packed bigrams `prev << 16 | cur` with linear probing;
 /// each slot's tag is `generation << 32 | bigram`, so one compare finds a match, and starting a
 /// window (or document) is one increment of the generation instead of a clear. The table holds
-/// at least eight times the longest window (load ≤ 1/8: 12 bytes a slot, 192 KiB for 2048-token windows, in L2). Probe loops are the
-/// cost, so a sparse table pays: `zoo-bench analyze` marks 109M tokens/s at load ≤ 1/2, 157M at
-/// 1/4 and 181M at 1/8 (one core, release, haswell target).
+/// at least eight times the longest window (load ≤ 1/8: 12 bytes a slot, 192 KiB for 2048-token
+/// windows, in L2). Probe loops are the cost, so a sparse table pays: `zoo-bench analyze` marks
+/// 109M tokens/s at load ≤ 1/2, 157M at 1/4 and 181M at 1/8 (one core, release, haswell target).
 ///
 /// - Complexity: O(L) per window of L tokens.
 public struct ARMarker: Sendable {
