@@ -1,0 +1,185 @@
+import Foundation
+
+/// A declarative MQAR sweep (Zoology Figure 2): mixers × d_model × learning rate × (seq_len,
+/// kv pairs), read from JSON. Each point becomes one `zoo-train mqar` run whose name is derived
+/// from the point, so a re-run skips what the registry already has as finished.
+///
+/// ```json
+/// {
+///   "name": "fig2-cpu",
+///   "vocab_size": 8192,
+///   "mixers": ["attention", "base_conv"],
+///   "d_models": [64, 128],
+///   "learning_rates": [0.0001, 0.001],
+///   "tasks": [{"seq_len": 64, "num_kv_pairs": 4}, {"seq_len": 128, "num_kv_pairs": 8}],
+///   "layers": 2, "epochs": 32, "batch_size": 64,
+///   "train_examples": 20000, "test_examples": 1000, "seed": 123
+/// }
+/// ```
+public struct MQARSweep: Codable, Sendable, Equatable {
+  /// One (sequence length, kv pairs) task.
+  public struct Task: Codable, Sendable, Equatable, Hashable {
+    /// Input length.
+    public var seqLen: Int
+    /// Key–value pairs per example.
+    public var numKVPairs: Int
+
+    enum CodingKeys: String, CodingKey {
+      case seqLen = "seq_len"
+      case numKVPairs = "num_kv_pairs"
+    }
+
+    /// A task.
+    public init(seqLen: Int, numKVPairs: Int) {
+      self.seqLen = seqLen
+      self.numKVPairs = numKVPairs
+    }
+  }
+
+  /// One grid point.
+  public struct Point: Sendable, Equatable, Hashable {
+    /// Mixer name as `zoo-train --mixer` takes it.
+    public var mixer: String
+    /// Model width.
+    public var dModel: Int
+    /// Peak learning rate.
+    public var learningRate: Double
+    /// The task.
+    public var task: Task
+
+    /// The registry run name: `<sweep>-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>`.
+    public func runName(sweep: String) -> String {
+      "\(sweep)-\(mixer)-d\(dModel)-lr\(MQARSweep.format(learningRate))-L\(task.seqLen)-kv\(task.numKVPairs)"
+    }
+  }
+
+  /// Sweep name; prefixes every run name.
+  public var name: String
+  /// Vocabulary size.
+  public var vocabSize: Int
+  /// Mixers to compare.
+  public var mixers: [String]
+  /// Model widths.
+  public var dModels: [Int]
+  /// Learning rates (the plotted value is the best over these).
+  public var learningRates: [Double]
+  /// (seq_len, kv pairs) tasks.
+  public var tasks: [Task]
+  /// Layers per model.
+  public var layers: Int
+  /// Maximum epochs (early stop at accuracy ≥ 0.99).
+  public var epochs: Int
+  /// Batch size.
+  public var batchSize: Int
+  /// Training examples per task.
+  public var trainExamples: Int
+  /// Test examples per task.
+  public var testExamples: Int
+  /// Data and initialization seed.
+  public var seed: UInt64
+
+  enum CodingKeys: String, CodingKey {
+    case name, mixers, tasks, layers, epochs, seed
+    case vocabSize = "vocab_size"
+    case dModels = "d_models"
+    case learningRates = "learning_rates"
+    case batchSize = "batch_size"
+    case trainExamples = "train_examples"
+    case testExamples = "test_examples"
+  }
+
+  /// Reads and checks a sweep file.
+  public static func load(path: String) throws -> MQARSweep {
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw MQARSweepError.unreadable(path: path, reason: error.localizedDescription)
+    }
+    let sweep: MQARSweep
+    do {
+      sweep = try JSONDecoder().decode(MQARSweep.self, from: data)
+    } catch let DecodingError.keyNotFound(key, _) {
+      throw MQARSweepError.invalid(path: path, reason: "missing key \"\(key.stringValue)\"")
+    } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+      let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+      throw MQARSweepError.invalid(path: path, reason: "\"\(key)\": \(context.debugDescription)")
+    } catch {
+      throw MQARSweepError.invalid(path: path, reason: "not valid JSON: \(error.localizedDescription)")
+    }
+    try sweep.validate(path: path)
+    return sweep
+  }
+
+  /// Every grid point, in a fixed order: task, then d_model, then mixer, then learning rate
+  /// (so the cheapest configurations of every mixer come first).
+  public var points: [Point] {
+    var out: [Point] = []
+    for task in tasks.sorted(by: { ($0.seqLen, $0.numKVPairs) < ($1.seqLen, $1.numKVPairs) }) {
+      for d in dModels.sorted() {
+        for mixer in mixers {
+          for lr in learningRates.sorted() { out.append(Point(mixer: mixer, dModel: d, learningRate: lr, task: task)) }
+        }
+      }
+    }
+    return out
+  }
+
+  /// The points still to run: those whose run name is not finished.
+  public func pending(isFinished: (String) throws -> Bool) rethrows -> [Point] {
+    try points.filter { try !isFinished($0.runName(sweep: name)) }
+  }
+
+  /// The MQAR data configuration of a task.
+  public func dataConfig(_ task: Task) -> MQARConfig {
+    MQARConfig(vocabSize: vocabSize, seqLen: task.seqLen, numKVPairs: task.numKVPairs)
+  }
+
+  private func validate(path: String) throws {
+    func fail(_ why: String) -> MQARSweepError { .invalid(path: path, reason: why) }
+    if name.isEmpty || name.contains(where: { $0 == "/" || $0.isWhitespace }) { throw fail("name must be non-empty, without spaces or '/'") }
+    if mixers.isEmpty || dModels.isEmpty || learningRates.isEmpty || tasks.isEmpty {
+      throw fail("mixers, d_models, learning_rates and tasks must be non-empty")
+    }
+    if let lr = learningRates.first(where: { !($0 > 0) }) { throw fail("learning rate \(lr) must be positive") }
+    if let d = dModels.first(where: { $0 < 1 }) { throw fail("d_model \(d) must be positive") }
+    if layers < 1 || epochs < 1 || batchSize < 1 || trainExamples < 1 || testExamples < 1 {
+      throw fail("layers, epochs, batch_size, train_examples and test_examples must be positive")
+    }
+    for task in tasks {
+      do {
+        try dataConfig(task).validate()
+      } catch {
+        throw fail("task (seq_len \(task.seqLen), kv \(task.numKVPairs)): \(error)")
+      }
+    }
+  }
+
+  /// A learning rate as it appears in run names: `0.001` → `1e-3`, `0.000464` → `4.64e-4`.
+  static func format(_ x: Double) -> String {
+    let exponent = Int(floor(log10(x)))
+    let mantissa = x / pow(10, Double(exponent))
+    var m = String(format: "%.3g", mantissa)
+    if m.contains(".") {
+      while m.hasSuffix("0") { m.removeLast() }
+      if m.hasSuffix(".") { m.removeLast() }
+    }
+    return "\(m)e\(exponent)"
+  }
+}
+
+/// Errors reading a sweep file.
+public enum MQARSweepError: Error, CustomStringConvertible, Equatable {
+  /// The file cannot be read.
+  case unreadable(path: String, reason: String)
+  /// The file is not a valid sweep.
+  case invalid(path: String, reason: String)
+
+  /// A one-line message naming the file.
+  public var description: String {
+    switch self {
+    case .unreadable(let path, let reason): "\(path): cannot read sweep file: \(reason)"
+    case .invalid(let path, let reason): "\(path): invalid sweep: \(reason)"
+    }
+  }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZooIngestTestsPlaceholder {
-  @Test func placeholder() { #expect(Bool(true)) }
-}

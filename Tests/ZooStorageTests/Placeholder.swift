@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZooStorageTestsPlaceholder {
-  @Test func placeholder() { #expect(Bool(true)) }
-}

@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+
+@testable import ZooTrain
+
+@Suite struct MQARSweepTests {
+  private func write(_ json: String) throws -> String {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("sweep-\(UUID()).json").path
+    try json.write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  private let valid = """
+    {"name": "s", "vocab_size": 8192, "mixers": ["attention", "base_conv"], "d_models": [128, 64],
+     "learning_rates": [0.01, 0.0001], "tasks": [{"seq_len": 128, "num_kv_pairs": 8}, {"seq_len": 64, "num_kv_pairs": 4}],
+     "layers": 2, "epochs": 8, "batch_size": 64, "train_examples": 1000, "test_examples": 100, "seed": 123}
+    """
+
+  @Test func expandsTheGridInAFixedOrder() throws {
+    let path = try write(valid)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let sweep = try MQARSweep.load(path: path)
+    let points = sweep.points
+    #expect(points.count == 2 * 2 * 2 * 2)
+    #expect(Set(points.map { $0.runName(sweep: "s") }).count == points.count, "run names must be unique")
+    #expect(points.first?.runName(sweep: "s") == "s-attention-d64-lr1e-4-L64-kv4")
+    #expect(points.last?.runName(sweep: "s") == "s-base_conv-d128-lr1e-2-L128-kv8")
+    let pending = sweep.pending { $0.hasPrefix("s-attention-d64") }
+    #expect(pending.count == points.count - 4)
+  }
+
+  @Test func formatsLearningRates() {
+    #expect(MQARSweep.format(0.001) == "1e-3")
+    #expect(MQARSweep.format(0.000464158883) == "4.64e-4")
+    #expect(MQARSweep.format(0.0021544) == "2.15e-3")
+    #expect(MQARSweep.format(0.01) == "1e-2")
+  }
+
+  @Test(arguments: [
+    ("{", "not valid JSON"),
+    (#"{"name": "s"}"#, "missing key"),
+    (#"{"name": "s", "vocab_size": "big", "mixers": [], "d_models": [], "learning_rates": [], "tasks": [], "layers": 2, "epochs": 1, "batch_size": 1, "train_examples": 1, "test_examples": 1, "seed": 1}"#, "vocab_size"),
+  ])
+  func rejectsBadFilesWithTheirPath(json: String, expected: String) throws {
+    let path = try write(json)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    do {
+      _ = try MQARSweep.load(path: path)
+      Issue.record("accepted \(json)")
+    } catch {
+      #expect("\(error)".contains(path) && "\(error)".contains(expected), "\(error)")
+    }
+  }
+
+  @Test func rejectsImpossibleTasks() throws {
+    let path = try write(valid.replacingOccurrences(of: #""num_kv_pairs": 4"#, with: #""num_kv_pairs": 40"#))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    #expect(throws: MQARSweepError.self) { try MQARSweep.load(path: path) }
+  }
+}
