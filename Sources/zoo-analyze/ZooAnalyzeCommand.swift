@@ -1,6 +1,6 @@
 import ArgumentParser
 
 @main
-struct Placeholder: ParsableCommand {
+struct ZooAnalyze: ParsableCommand {
   func run() throws { throw ValidationError("not implemented yet") }
 }

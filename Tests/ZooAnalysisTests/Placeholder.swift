@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZooAnalysisTestsPlaceholder {
-  @Test func placeholder() { #expect(Bool(true)) }
-}
