@@ -91,7 +91,7 @@ let package = Package(
     .testTarget(
       name: "ZooIngestTests", dependencies: ["ZooIngest", "ZooStorage", "ZooTokenizer", "ZooRegistry", "ZooSupport", "CZstd"]),
     .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor"]),
-    .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor"]),
+    .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor"], exclude: ["Fixtures"]),
     .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage"]),
     .testTarget(name: "ZooAnalysisTests", dependencies: ["ZooAnalysis", "ZooStorage"]),
     .testTarget(name: "ZooCLITests", dependencies: ["ZooStorage", "ZooRegistry", "ZooSupport"]),

@@ -1,0 +1,28 @@
+import ZooTensor
+
+/// Multi-head causal softmax attention (Zoology's `MHA`): one fused `Wqkv` projection with bias,
+/// scores scaled by 1/√head_dim, causal softmax, `out_proj` with bias.
+public final class AttentionMixer: SequenceMixer {
+  let heads: Int
+  let wqkv: NamedParameter
+  let bqkv: NamedParameter
+  let wout: NamedParameter
+  let bout: NamedParameter
+
+  public init(context: MixerContext) {
+    let d = context.config.dModel
+    heads = context.config.heads
+    wqkv = NamedParameter("Wqkv.weight", [3 * d, d], std: context.std)
+    bqkv = NamedParameter("Wqkv.bias", [3 * d], std: nil)
+    wout = NamedParameter("out_proj.weight", [d, d], std: context.outputStd)
+    bout = NamedParameter("out_proj.bias", [d], std: nil)
+  }
+
+  public var parameters: [NamedParameter] { [wqkv, bqkv, wout, bout] }
+
+  public func forward(_ x: Tensor, tape: Tape) -> Tensor {
+    let qkv = tape.linear(x, weight: wqkv.tensor, bias: bqkv.tensor)
+    let mixed = tape.causalSelfAttention(qkv, heads: heads)
+    return tape.linear(mixed, weight: wout.tensor, bias: bout.tensor)
+  }
+}

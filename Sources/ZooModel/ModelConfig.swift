@@ -1,0 +1,78 @@
+import Foundation
+
+/// The model skeleton's settings (Zoology's `ModelConfig`, PAPER.md): width, depth, vocabulary,
+/// learned positions, the sequence mixer by name and its options, and the MLP width.
+public struct ModelConfig: Codable, Equatable, Sendable {
+  /// Sequence mixer name (see ``MixerRegistry``).
+  public var mixer: String
+  /// Model width.
+  public var dModel: Int
+  /// Number of blocks.
+  public var layers: Int
+  /// Vocabulary size (50257 for GPT-2 token stores).
+  public var vocabSize: Int
+  /// Learned position embeddings for this many positions; 0 for none.
+  public var maxPositions: Int
+  /// Attention heads.
+  public var heads: Int
+  /// MLP hidden width as a multiple of `dModel`; 0 replaces the MLP by the identity.
+  public var hiddenMult: Int
+
+  enum CodingKeys: String, CodingKey {
+    case mixer
+    case dModel = "d_model"
+    case layers = "n_layers"
+    case vocabSize = "vocab_size"
+    case maxPositions = "max_position_embeddings"
+    case heads = "num_heads"
+    case hiddenMult = "hidden_mult"
+  }
+
+  /// A configuration; defaults are Zoology's small LM.
+  public init(
+    mixer: String = "attention", dModel: Int = 128, layers: Int = 2, vocabSize: Int = 50257, maxPositions: Int = 256,
+    heads: Int = 1, hiddenMult: Int = 4
+  ) {
+    self.mixer = mixer
+    self.dModel = dModel
+    self.layers = layers
+    self.vocabSize = vocabSize
+    self.maxPositions = maxPositions
+    self.heads = heads
+    self.hiddenMult = hiddenMult
+  }
+
+  /// Canonical JSON (sorted keys), as stored in the registry and in `losses.h5`.
+  public var json: String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    return String(decoding: try! encoder.encode(self), as: UTF8.self)
+  }
+
+  /// Checks the settings; throws a message naming the bad one.
+  public func validate() throws {
+    func fail(_ message: String) -> ModelError { ModelError.invalidConfig(message) }
+    if dModel < 1 { throw fail("d_model must be positive") }
+    if layers < 1 { throw fail("n_layers must be at least 1") }
+    if vocabSize < 2 { throw fail("vocab_size must be at least 2") }
+    if maxPositions < 0 { throw fail("max_position_embeddings must be >= 0") }
+    if heads < 1 || dModel % heads != 0 { throw fail("num_heads (\(heads)) must divide d_model (\(dModel))") }
+    if hiddenMult < 0 { throw fail("hidden_mult must be >= 0") }
+    guard MixerRegistry.names.contains(mixer) else {
+      throw fail("unknown mixer '\(mixer)' (known: \(MixerRegistry.names.joined(separator: ", ")))")
+    }
+  }
+}
+
+/// Errors from building or loading a model.
+public enum ModelError: Error, CustomStringConvertible, Equatable {
+  case invalidConfig(String)
+  case badCheckpoint(path: String, reason: String)
+
+  public var description: String {
+    switch self {
+    case .invalidConfig(let message): "invalid model config: \(message)"
+    case .badCheckpoint(let path, let reason): "\(path): not a usable checkpoint: \(reason)"
+    }
+  }
+}

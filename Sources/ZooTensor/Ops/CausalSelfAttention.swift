@@ -1,0 +1,100 @@
+import ZooSupport
+
+/// Multi-head causal softmax attention over packed `qkv` (`[batch, length, 3·d]`, as Zoology's
+/// `MHA` produces with one `Wqkv` projection): `softmax(Q·Kᵀ/√hd + causal mask) · V` per head.
+/// Forward saves the attention probabilities (`batch · heads · length²` floats) for backward.
+public enum CausalSelfAttention {
+  /// Fills `out` (`[batch, length, d]`) and `probabilities` (`[batch, heads, length, length]`).
+  public static func forward(
+    qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, out: UnsafeMutablePointer<Float>,
+    probabilities: UnsafeMutablePointer<Float>
+  ) {
+    let hd = d / heads
+    let scale = 1 / Float(hd).squareRoot()
+    let ld = 3 * d
+    for b in 0..<batch {
+      for h in 0..<heads {
+        let q = qkv + b * length * ld + h * hd
+        let k = q + d
+        let v = q + 2 * d
+        let p = probabilities + (b * heads + h) * length * length
+        // Scores: only j <= i are used; the upper triangle is overwritten by the softmax.
+        sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q, lda: ld, k, ldb: ld, beta: 0, p, ldc: length)
+        let shared = UncheckedSendable(p)
+        parallelFor(length, threads: Compute.threads) { i in
+          let row = shared.value + i * length
+          let m = FastMath.max(row, count: i + 1)
+          let sum = FastMath.expShifted(row, count: i + 1, shift: m)
+          let inv = 1 / sum
+          for j in 0...i { row[j] *= inv }
+          for j in (i + 1)..<length { row[j] = 0 }
+        }
+        sgemm(
+          transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, v, ldb: ld, beta: 0,
+          out + b * length * d + h * hd, ldc: d)
+      }
+    }
+  }
+
+  /// Adds the gradient of `qkv` into `dqkv`, given `dOut`. `scratch` holds `length²` floats.
+  public static func backward(
+    qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, probabilities: UnsafePointer<Float>,
+    dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+  ) {
+    let hd = d / heads
+    let scale = 1 / Float(hd).squareRoot()
+    let ld = 3 * d
+    for b in 0..<batch {
+      for h in 0..<heads {
+        let q = qkv + b * length * ld + h * hd
+        let k = q + d
+        let v = q + 2 * d
+        let dq = dqkv + b * length * ld + h * hd
+        let dk = dq + d
+        let dv = dq + 2 * d
+        let p = probabilities + (b * heads + h) * length * length
+        let dO = dOut + b * length * d + h * hd
+        // dV += Pᵀ · dO ; dP = dO · Vᵀ
+        sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dO, ldb: d, beta: 1, dv, ldc: ld)
+        sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v, ldb: ld, beta: 0, scratch, ldc: length)
+        // dS = P ⊙ (dP − Σ_j P·dP) · scale, causal part only.
+        let shared = UncheckedSendable((p, scratch))
+        parallelFor(length, threads: Compute.threads) { i in
+          let (p, dS) = shared.value
+          let pr = p + i * length
+          let row = dS + i * length
+          var dot: Float = 0
+          for j in 0...i { dot += pr[j] * row[j] }
+          for j in 0...i { row[j] = pr[j] * (row[j] - dot) * scale }
+          for j in (i + 1)..<length { row[j] = 0 }
+        }
+        // dQ += dS · K ; dK += dSᵀ · Q
+        sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, k, ldb: ld, beta: 1, dq, ldc: ld)
+        sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, q, ldb: ld, beta: 1, dk, ldc: ld)
+      }
+    }
+  }
+}
+
+extension Tape {
+  /// Causal multi-head attention of packed `qkv` `[batch, length, 3·d]`; returns `[batch, length, d]`.
+  public func causalSelfAttention(_ qkv: Tensor, heads: Int) -> Tensor {
+    let (batch, length) = (qkv.shape[0], qkv.shape[1])
+    let d = qkv.shape[2] / 3
+    precondition(qkv.shape[2] == 3 * d && d % heads == 0, "attention: qkv \(qkv.shape) with \(heads) heads")
+    let out = Tensor(zeros: [batch, length, d], requiresGrad: true)
+    let probabilities = Tensor(zeros: [batch, heads, length, length])
+    CausalSelfAttention.forward(
+      qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads, out: out.value.baseAddress!,
+      probabilities: probabilities.value.baseAddress!)
+    record {
+      guard qkv.requiresGrad else { return }
+      let scratch = Tensor(zeros: [length, length])
+      CausalSelfAttention.backward(
+        qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads,
+        probabilities: probabilities.value.baseAddress!, dOut: out.grad.baseAddress!, dqkv: qkv.grad.baseAddress!,
+        scratch: scratch.value.baseAddress!)
+    }
+    return out
+  }
+}

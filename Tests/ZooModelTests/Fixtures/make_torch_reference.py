@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Writes the PyTorch reference that ZooModelTests compares the Swift model with.
+
+Usage (from the package root, with ../shared beside it and torch installed):
+    python3 Tests/ZooModelTests/Fixtures/make_torch_reference.py ../shared/bench/torch_ref.py Tests/ZooModelTests/Fixtures
+
+For each case it builds the LM of ../shared/bench/torch_ref.py (an independent re-implementation of
+zoology's LanguageModel with zoology's parameter names), with dropout off, on a fixed batch, and
+dumps: every parameter, the ids and targets, the mean loss, the per-token losses and every
+parameter's gradient. Output: <case>.json (names, shapes, offsets, scalars) and <case>.bin
+(float32 little-endian, concatenated).
+"""
+import importlib.util
+import json
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ref_path, out_dir = sys.argv[1], sys.argv[2]
+spec = importlib.util.spec_from_file_location("torch_ref", ref_path)
+torch_ref = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(torch_ref)
+
+CASES = {
+    "attention": dict(mixer="attention", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
+                      l_max=16, num_heads=2, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
+}
+
+for name, cfg in CASES.items():
+    torch.manual_seed(1234)
+    model = torch_ref.LM(**cfg).double()  # double: the reference's own rounding is negligible
+    model.train()
+    batch, length = 3, 16
+    g = torch.Generator().manual_seed(7)
+    ids = torch.randint(0, cfg["vocab_size"], (batch, length + 1), generator=g)
+    inputs, targets = ids[:, :-1], ids[:, 1:].clone()
+    targets[1, 3] = -100  # one unlabeled position
+    logits = model(inputs)
+    per_token = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none",
+                                ignore_index=-100)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+    loss.backward()
+
+    tensors, index, offset = [], [], 0
+    def add(key, t):
+        global offset
+        a = t.detach().to(torch.float32).contiguous().numpy().ravel()
+        index.append({"name": key, "shape": list(t.shape), "offset": offset, "count": int(a.size)})
+        tensors.append(a)
+        offset += int(a.size)
+    for pname, p in model.named_parameters():
+        add("param:" + pname, p)
+        add("grad:" + pname, p.grad)
+    add("per_token_loss", per_token)
+    meta = {"config": cfg, "batch": batch, "length": length, "inputs": inputs.ravel().tolist(),
+            "targets": targets.ravel().tolist(), "loss": loss.item(), "torch": torch.__version__,
+            "dtype": "float64 model, float32 dump", "tensors": index}
+    with open(f"{out_dir}/{name}.json", "w") as f:
+        json.dump(meta, f, indent=1)
+    np.concatenate(tensors).astype("<f4").tofile(f"{out_dir}/{name}.bin")
+    print(name, "loss", loss.item(), "floats", offset)

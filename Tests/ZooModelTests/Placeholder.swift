@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZooModelTestsPlaceholder {
-  @Test func placeholder() { #expect(Bool(true)) }
-}

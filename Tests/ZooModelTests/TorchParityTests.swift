@@ -1,0 +1,121 @@
+import Foundation
+import Testing
+import ZooTensor
+
+@testable import ZooModel
+
+/// A dump written by `Fixtures/make_torch_reference.py`.
+struct TorchReference {
+  struct Entry: Decodable {
+    let name: String
+    let shape: [Int]
+    let offset: Int
+    let count: Int
+  }
+  struct Meta: Decodable {
+    let batch: Int
+    let length: Int
+    let inputs: [Int32]
+    let targets: [Int32]
+    let loss: Double
+    let tensors: [Entry]
+    let config: [String: JSONValue]
+  }
+  let meta: Meta
+  let floats: [Float]
+
+  init(_ name: String) throws {
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+    meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: dir.appendingPathComponent(name + ".json")))
+    let data = try Data(contentsOf: dir.appendingPathComponent(name + ".bin"))
+    floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+  }
+
+  func tensor(_ name: String) -> [Float]? {
+    meta.tensors.first { $0.name == name }.map { Array(floats[$0.offset..<($0.offset + $0.count)]) }
+  }
+
+  func int(_ key: String) -> Int { if case .number(let v) = meta.config[key] { Int(v) } else { 0 } }
+}
+
+/// Enough of JSON to read the config.
+enum JSONValue: Decodable {
+  case number(Double), string(String), other
+  init(from decoder: Decoder) throws {
+    let c = try decoder.singleValueContainer()
+    if let v = try? c.decode(Double.self) { self = .number(v) } else if let s = try? c.decode(String.self) { self = .string(s) } else { self = .other }
+  }
+}
+
+/// Builds our model with the reference's weights.
+func model(from reference: TorchReference) throws -> LanguageModel {
+  let config = ModelConfig(
+    mixer: "attention", dModel: reference.int("d_model"), layers: reference.int("n_layers"),
+    vocabSize: reference.int("vocab_size"), maxPositions: reference.int("max_position_embeddings"),
+    heads: reference.int("num_heads"), hiddenMult: reference.int("hidden_mult"))
+  let lm = try LanguageModel(config: config, seed: 0)
+  for p in lm.parameters {
+    let values = try #require(reference.tensor("param:" + p.name), "reference lacks \(p.name)")
+    #expect(values.count == p.tensor.count, "\(p.name)")
+    _ = p.tensor.value.update(fromContentsOf: values)
+  }
+  // Every reference parameter is one of ours.
+  let ours = Set(lm.parameters.map { "param:" + $0.name })
+  #expect(reference.meta.tensors.filter { $0.name.hasPrefix("param:") }.allSatisfy { ours.contains($0.name) })
+  return lm
+}
+
+@Suite struct TorchParityTests {
+  /// Loss, per-token losses and every parameter gradient equal PyTorch's (float64 reference).
+  @Test func attentionModelMatchesPyTorch() throws {
+    let reference = try TorchReference("attention")
+    let lm = try model(from: reference)
+    let tape = Tape()
+    let out = lm.loss(
+      inputs: reference.meta.inputs, targets: reference.meta.targets, batch: reference.meta.batch,
+      length: reference.meta.length, tape: tape)
+    tape.backward()
+    #expect(abs(out.mean - reference.meta.loss) < 1e-5 * reference.meta.loss, "loss \(out.mean) vs \(reference.meta.loss)")
+    let perToken = try #require(reference.tensor("per_token_loss"))
+    for (i, (a, b)) in zip(out.perToken, perToken).enumerated() where reference.meta.targets[i] >= 0 {
+      #expect(abs(a - b) < 1e-4, "token \(i): \(a) vs \(b)")
+    }
+    for p in lm.parameters {
+      let expected = try #require(reference.tensor("grad:" + p.name))
+      let got = p.tensor.gradArray
+      let scale = expected.map { abs($0) }.max() ?? 0
+      let worst = zip(got, expected).map { abs($0 - $1) }.max() ?? 0
+      #expect(worst <= 1e-6 + 2e-3 * scale, "\(p.name): max |diff| \(worst), max |grad| \(scale)")
+    }
+  }
+
+  @Test func parameterCountMatchesZoology() throws {
+    // torch_ref's bench model (../shared/bench/results/torch_ref_bench.json): 6,862,464 parameters.
+    let lm = try LanguageModel(config: ModelConfig(mixer: "attention", dModel: 128, layers: 2, vocabSize: 50257, maxPositions: 256), seed: 1)
+    #expect(lm.parameterCount == 6_862_464)
+  }
+
+  /// Forward and backward give the same bits with 1 and 2 threads.
+  @Test func sameResultsWithOneAndTwoThreads() throws {
+    let reference = try TorchReference("attention")
+    var results: [(Double, [[Float]])] = []
+    for threads in [1, 2] {
+      Compute.setThreads(threads)
+      let lm = try model(from: reference)
+      let tape = Tape()
+      let out = lm.loss(
+        inputs: reference.meta.inputs, targets: reference.meta.targets, batch: reference.meta.batch,
+        length: reference.meta.length, tape: tape)
+      tape.backward()
+      results.append((out.mean, lm.parameters.map(\.tensor.gradArray)))
+    }
+    Compute.setThreads(1)
+    #expect(results[0].0 == results[1].0)
+    #expect(results[0].1 == results[1].1)
+  }
+
+  @Test func badConfigsAreClearErrors() {
+    #expect(throws: ModelError.self) { try LanguageModel(config: ModelConfig(mixer: "nope"), seed: 0) }
+    #expect(throws: ModelError.self) { try LanguageModel(config: ModelConfig(dModel: 30, heads: 4), seed: 0) }
+  }
+}

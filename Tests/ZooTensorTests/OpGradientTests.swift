@@ -1,0 +1,165 @@
+import Foundation
+import Testing
+import ZooSupport
+
+@testable import ZooTensor
+
+/// A tensor of `shape` with values ~ N(0, scale²) from `seed`.
+func randomTensor(_ shape: [Int], seed: UInt64, scale: Float = 1, requiresGrad: Bool = true) -> Tensor {
+  var rng = SplitMix64(seed: seed)
+  let t = Tensor(zeros: shape, requiresGrad: requiresGrad)
+  for i in 0..<t.count { t.value[i] = Float(rng.nextGaussian()) * scale }
+  return t
+}
+
+/// Finite-difference check of an op with one output: loss = Σ y ⊙ r for a fixed random r.
+func checkOp(
+  _ inputs: [Tensor], step: Float = 1e-2, relative: Double = 1e-2, _ forward: @escaping (Tape) -> Tensor
+) -> [GradientCheck.Mismatch] {
+  let probe = forward(Tape(recording: false))
+  var rng = SplitMix64(seed: 99)
+  let r = (0..<probe.count).map { _ in rng.nextGaussian() }
+  func loss() -> Double {
+    let y = forward(Tape(recording: false))
+    var total = 0.0
+    for i in 0..<y.count { total += Double(y.value[i]) * r[i] }
+    return total
+  }
+  return GradientCheck.check(inputs: inputs, step: step, relative: relative, loss: loss) {
+    for t in inputs { t.zeroGrad() }
+    let tape = Tape()
+    let y = forward(tape)
+    for i in 0..<y.count { y.grad[i] = Float(r[i]) }
+    tape.backward()
+    return inputs.map(\.gradArray)
+  }
+}
+
+@Suite struct OpGradientTests {
+  @Test func linear() {
+    let x = randomTensor([2, 3, 5], seed: 1)
+    let w = randomTensor([4, 5], seed: 2)
+    let b = randomTensor([4], seed: 3)
+    #expect(checkOp([x, w, b]) { $0.linear(x, weight: w, bias: b) }.isEmpty)
+  }
+
+  @Test func layerNorm() {
+    let x = randomTensor([4, 8], seed: 4)
+    let w = randomTensor([8], seed: 5)
+    let b = randomTensor([8], seed: 6)
+    #expect(checkOp([x, w, b], step: 5e-3) { $0.layerNorm(x, weight: w, bias: b) }.isEmpty)
+  }
+
+  @Test func gelu() {
+    let x = randomTensor([50], seed: 7, scale: 2)
+    #expect(checkOp([x]) { $0.gelu(x) }.isEmpty)
+  }
+
+  @Test func addAndMultiply() {
+    let a = randomTensor([3, 4], seed: 8)
+    let b = randomTensor([3, 4], seed: 9)
+    #expect(checkOp([a, b]) { $0.add(a, b) }.isEmpty)
+    #expect(checkOp([a, b]) { $0.multiply(a, b) }.isEmpty)
+  }
+
+  @Test func embeddingWithPositions() {
+    let table = randomTensor([7, 4], seed: 10)
+    let positions = randomTensor([5, 4], seed: 11)
+    let ids: [Int32] = [1, 3, 3, 6, 0, 1, 2, 6]
+    #expect(checkOp([table, positions]) { $0.embedding(ids: ids, batch: 2, length: 4, table: table, positions: positions) }.isEmpty)
+  }
+
+  @Test(arguments: [1, 2])
+  func causalSelfAttention(heads: Int) {
+    let qkv = randomTensor([2, 6, 3 * 4], seed: 12)
+    #expect(checkOp([qkv], step: 5e-3) { $0.causalSelfAttention(qkv, heads: heads) }.isEmpty)
+  }
+
+  @Test func tiedHeadCrossEntropy() {
+    let x = randomTensor([5, 6], seed: 13)
+    let table = randomTensor([11, 6], seed: 14)
+    let targets: [Int32] = [3, -1, 10, 0, 3]
+    let inputs = [x, table]
+    let mismatches = GradientCheck.check(
+      inputs: inputs, loss: { Tape(recording: false).tiedHeadCrossEntropy(x, table: table, targets: targets).mean }
+    ) {
+      for t in inputs { t.zeroGrad() }
+      let tape = Tape()
+      _ = tape.tiedHeadCrossEntropy(x, table: table, targets: targets)
+      tape.backward()
+      return inputs.map(\.gradArray)
+    }
+    #expect(mismatches.isEmpty, "\(mismatches)")
+    let out = Tape(recording: false).tiedHeadCrossEntropy(x, table: table, targets: targets)
+    #expect(out.perToken[1].isNaN && out.labeled == 4)
+    // Against a direct log-softmax.
+    var expected = 0.0
+    for r in [0, 2, 3, 4] {
+      var logits = [Double](repeating: 0, count: 11)
+      for v in 0..<11 { for i in 0..<6 { logits[v] += Double(x.value[r * 6 + i]) * Double(table.value[v * 6 + i]) } }
+      let m = logits.max()!
+      let lse = m + Foundation.log(logits.map { Foundation.exp($0 - m) }.reduce(0, +))
+      expected += lse - logits[Int(targets[r])]
+    }
+    #expect(abs(out.mean - expected / 4) < 1e-5)
+  }
+
+  /// The checker is not vacuous: a backward that is off by 10 % is caught.
+  @Test func checkerCatchesAWrongBackward() {
+    let x = randomTensor([20], seed: 15)
+    let wrong: (Tape) -> Tensor = { tape in
+      let y = Tensor(zeros: x.shape, requiresGrad: true)
+      for i in 0..<x.count { y.value[i] = x.value[i] * x.value[i] }
+      tape.record {
+        for i in 0..<x.count { x.grad[i] += y.grad[i] * 2 * x.value[i] * 1.1 }
+      }
+      return y
+    }
+    #expect(!checkOp([x], wrong).isEmpty)
+    let right: (Tape) -> Tensor = { tape in
+      let y = Tensor(zeros: x.shape, requiresGrad: true)
+      for i in 0..<x.count { y.value[i] = x.value[i] * x.value[i] }
+      tape.record { for i in 0..<x.count { x.grad[i] += y.grad[i] * 2 * x.value[i] } }
+      return y
+    }
+    #expect(checkOp([x], right).isEmpty)
+  }
+
+  @Test func fastExpIsAccurate() {
+    var worst: Float = 0
+    var x: Float = -87
+    while x < 88 {
+      let exact = Foundation.exp(Double(x))
+      let approx = Double(FastMath.exp(x))
+      worst = max(worst, Float(abs(approx - exact) / exact))
+      x += 0.0137
+    }
+    #expect(worst < 3e-7)
+    #expect(FastMath.exp(-100) == 0)
+  }
+
+  /// One AdamW step against PyTorch's formula written out.
+  @Test func adamWMatchesTorchFormula() {
+    let p = Tensor([1, -2, 0.5], shape: [3], requiresGrad: true)
+    let g: [Float] = [0.1, -0.3, 0]
+    for _ in 0..<2 {
+      for i in 0..<3 { p.grad[i] = g[i] }
+    }
+    let adam = AdamW(sizes: [3], learningRate: 0.01, weightDecay: 0.1)
+    var expected: [Double] = [1, -2, 0.5]
+    var m = [Double](repeating: 0, count: 3)
+    var v = [Double](repeating: 0, count: 3)
+    for t in 1...3 {
+      adam.update([p])
+      for i in 0..<3 {
+        expected[i] *= 1 - 0.01 * 0.1
+        m[i] = 0.9 * m[i] + 0.1 * Double(g[i])
+        v[i] = 0.999 * v[i] + 0.001 * Double(g[i]) * Double(g[i])
+        let mhat = m[i] / (1 - pow(0.9, Double(t)))
+        let vhat = v[i] / (1 - pow(0.999, Double(t)))
+        expected[i] -= 0.01 * mhat / (vhat.squareRoot() + 1e-8)
+      }
+    }
+    for i in 0..<3 { #expect(abs(Double(p.value[i]) - expected[i]) < 1e-6) }
+  }
+}

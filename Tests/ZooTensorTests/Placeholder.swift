@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZooTensorTestsPlaceholder {
-  @Test func placeholder() { #expect(Bool(true)) }
-}
