@@ -61,7 +61,7 @@ let package = Package(
     .executableTarget(
       name: "zoo-train",
       dependencies: [
-        "ZooTrain", "ZooModel", "ZooRegistry", "ZooSupport",
+        "ZooTrain", "ZooModel", "ZooTensor", "ZooRegistry", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(

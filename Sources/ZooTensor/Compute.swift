@@ -1,20 +1,55 @@
 import COpenBLAS
+import Foundation
 import Synchronization
 
 /// How many threads the tensor kernels use (our loops and OpenBLAS alike).
 ///
-/// Work is split over rows or independent items, and BLAS splits its output across threads, so
-/// results do not depend on the thread count (checked by the tests).
+/// Work is split over rows, panels or independent items in a way fixed by the shapes, so results
+/// do not depend on the thread count (checked by the tests).
 public enum Compute {
-  private static let current = Atomic<Int>(1)
+  private static let current: Atomic<Int> = {
+    openblas_set_num_threads(1)
+    return Atomic<Int>(1)
+  }()
 
   /// Threads used by kernels.
   public static var threads: Int { current.load(ordering: .relaxed) }
 
-  /// Sets the thread count for our loops and for OpenBLAS.
+  /// The OpenBLAS kernel family in use (e.g. `SkylakeX`, `Haswell`, `Prescott`).
+  public static var blasCore: String { String(cString: openblas_get_corename()) }
+
+  /// Sets the thread count for our loops (OpenBLAS stays single-threaded: ``sgemm`` splits
+  /// large products into panels itself, so that results do not depend on the thread count).
   public static func setThreads(_ n: Int) {
-    let n = max(1, n)
-    current.store(n, ordering: .relaxed)
-    openblas_set_num_threads(Int32(n))
+    current.store(max(1, n), ordering: .relaxed)
+    openblas_set_num_threads(1)
+  }
+}
+
+extension Compute {
+  /// OpenBLAS picks its kernels from the CPU model at load time and falls back to its slowest
+  /// x86-64 kernels (`Prescott`, SSE3) for models it does not know, as on these virtual machines
+  /// ("Intel Xeon Processor"), costing about 4× in GEMM. The choice can only be changed before the
+  /// library loads, so when the CPU supports AVX-512 or AVX2 but OpenBLAS chose otherwise, this
+  /// re-executes the program with `OPENBLAS_CORETYPE` set (once: an existing setting is kept).
+  public static func useFastBLASKernels() {
+    guard getenv("OPENBLAS_CORETYPE") == nil else { return }
+    guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+      let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+    else { return }
+    let flags = Set(flagsLine.split(separator: " ").map(String.init))
+    let best: String
+    if flags.isSuperset(of: ["avx512f", "avx512bw", "avx512dq", "avx512vl"]) {
+      best = "SkylakeX"
+    } else if flags.isSuperset(of: ["avx2", "fma"]) {
+      best = "Haswell"
+    } else {
+      return
+    }
+    let current = String(cString: openblas_get_corename()).lowercased()
+    let good = ["skylakex", "cooperlake", "sapphirerapids", "haswell", "zen", "skylake"]
+    guard !good.contains(current) else { return }
+    setenv("OPENBLAS_CORETYPE", best, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)  // returns only on failure: go on as we are
   }
 }

@@ -5,7 +5,12 @@ public enum FastMath {
   @inline(__always)
   public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
-    let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+    // Round x·log2(e) to the nearest integer with the 1.5·2^23 trick: the integer lands in the
+    // low mantissa bits, readable without a (slow, generic) float-to-int conversion.
+    let magic = SIMD8<Float>(repeating: 12_582_912)
+    let shifted = clamped * 1.442_695_04 + magic
+    let n = shifted - magic
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
     var r = clamped - n * 0.693_359_375
     r = r + n * 2.121_944_4e-4
     var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
@@ -16,8 +21,7 @@ public enum FastMath {
     p = p * r + 5.000_000_1e-1
     let r2 = r * r
     let e = p * r2 + r + 1
-    let bits = (SIMD8<Int32>(truncatingIfNeeded: SIMD8<Int32>(n)) &+ 127) &<< 23
-    let scale = unsafeBitCast(bits, to: SIMD8<Float>.self)
+    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
     return (e * scale).replacing(with: 0, where: x .< -87.3)
   }
 
@@ -54,7 +58,8 @@ public enum FastMath {
     var m = SIMD8<Float>(repeating: -.infinity)
     var i = 0
     while i + 8 <= count {
-      m = pointwiseMax(m, UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self))
+      let v = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self)
+      m = m.replacing(with: v, where: v .> m)
       i += 8
     }
     var best = m.max()

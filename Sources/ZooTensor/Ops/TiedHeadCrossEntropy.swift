@@ -11,7 +11,7 @@ import ZooSupport
 /// Only labeled rows (target ≥ 0) are computed, which is what makes MQAR's head cheap.
 public enum TiedHeadCrossEntropy {
   /// Rows per chunk of logits.
-  public static let chunkRows = 128
+  public static let chunkRows = 512
 
   /// Per-row losses (NaN for unlabeled rows) and the mean over labeled rows. With `dx`/`dTable`
   /// given, adds the gradient of the mean loss (times `gradScale`) into them.

@@ -1,0 +1,184 @@
+import Foundation
+import ZooModel
+import ZooRegistry
+import ZooStorage
+import ZooSupport
+import ZooTensor
+
+/// What a finished language-model run reports.
+public struct LMTrainingResult: Sendable {
+  public var steps: Int
+  public var lastTrainLoss: Double
+  public var evalLoss: Double
+  public var unigramEntropy: Double
+  /// Training tokens per second (forward, backward and AdamW), over the steps of this process.
+  public var tokensPerSecond: Double
+  public var lossesPath: String
+  public var checkpointPath: String
+}
+
+/// Trains a ``LanguageModel`` on token stores (`zoo-train lm`): samples windows, steps AdamW,
+/// logs to the registry, checkpoints, and on finish evaluates the held-out range in
+/// non-overlapping windows and writes `losses.h5` (DESIGN.md, "Per-token losses").
+public struct LMTrainer {
+  public var config: LMTrainingConfig
+  public var name: String
+  /// `runs/<name>`: checkpoint and losses.
+  public var runDirectory: String
+  public var tracker: (any ExperimentTracker)?
+  /// Continue from the checkpoint in `runDirectory` (the registry run must exist).
+  public var resume = false
+  /// nil: bar on a terminal, log lines otherwise; false: log lines always; true: bar always.
+  public var progressOnTerminal: Bool? = nil
+  /// Stop after this many steps as if interrupted (tests of `--resume`); nil = run to the end.
+  public var stopAfterStep: Int?
+
+  public init(config: LMTrainingConfig, name: String, runDirectory: String, tracker: (any ExperimentTracker)?) {
+    self.config = config
+    self.name = name
+    self.runDirectory = runDirectory
+    self.tracker = tracker
+  }
+
+  public var checkpointPath: String { runDirectory + "/checkpoint.bin" }
+  public var lossesPath: String { runDirectory + "/losses.h5" }
+
+  /// Runs training to the end (or to an interruption, which saves a checkpoint and throws).
+  public func run() throws -> LMTrainingResult {
+    try config.validate()
+    let corpus = try TokenCorpus(paths: config.data, evalTokens: config.evalTokens, windowLength: config.seqLen + 1, vocabSize: config.model.vocabSize)
+    let model = try LanguageModel(config: config.model, seed: config.seed)
+    let parameters = model.parameters.map(\.tensor)
+    let optimizer = AdamW(
+      sizes: parameters.map(\.count), learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
+    var startStep = 0
+    if resume {
+      let loaded = try Checkpoint.load(path: checkpointPath)
+      guard loaded.config == config else { throw TrainError.invalid("\(checkpointPath) was written with another config") }
+      for (p, values) in zip(parameters, loaded.values) { _ = p.value.update(fromContentsOf: values) }
+      optimizer.restore(step: loaded.step, firstMoments: loaded.firstMoments, secondMoments: loaded.secondMoments)
+      startStep = loaded.step
+    }
+    try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+    let run: (any RunTracker)? =
+      if resume { try tracker?.resumeRun(named: name) } else {
+        try tracker?.startRun(RunSpec(name: name, kind: .lm, mixer: config.model.mixer, configJSON: config.json, params: config.params))
+      }
+    do {
+      let result = try train(model: model, optimizer: optimizer, corpus: corpus, from: startStep, run: run)
+      try run?.finish(.finished)
+      return result
+    } catch let error as TrainError {
+      if case .interrupted = error { try? run?.finish(.killed) } else { try? run?.finish(.failed) }
+      throw error
+    } catch {
+      try? run?.finish(.failed)
+      throw error
+    }
+  }
+
+  private func train(
+    model: LanguageModel, optimizer: AdamW, corpus: TokenCorpus, from startStep: Int, run: (any RunTracker)?
+  ) throws -> LMTrainingResult {
+    let parameters = model.parameters.map(\.tensor)
+    let (batch, length) = (config.batch, config.seqLen)
+    let progress = Progress(title: name, total: Double(config.steps), logInterval: 10, forceTerminal: progressOnTerminal)
+    let clock = ContinuousClock()
+    let started = clock.now
+    var lastLoss = Double.nan
+    var lossSinceLog = 0.0
+    var stepsSinceLog = 0
+    var step = startStep
+    while step < config.steps {
+      if Interrupt.requested || step == stopAfterStep {
+        try Checkpoint.save(path: checkpointPath, config: config, step: step, model: model, optimizer: optimizer)
+        try run?.flush()
+        throw TrainError.interrupted(step: step)
+      }
+      let lr = config.learningRate(at: step)
+      optimizer.learningRate = Float(lr)
+      let windows = corpus.trainingWindows(step: step, batch: batch, length: length + 1, seed: config.seed)
+      var inputs = [Int32](repeating: 0, count: batch * length)
+      var targets = [Int32](repeating: 0, count: batch * length)
+      for b in 0..<batch {
+        for t in 0..<length {
+          inputs[b * length + t] = Int32(windows[b * (length + 1) + t])
+          targets[b * length + t] = Int32(windows[b * (length + 1) + t + 1])
+        }
+      }
+      let tape = Tape()
+      let out = model.loss(inputs: inputs, targets: targets, batch: batch, length: length, tape: tape)
+      guard out.mean.isFinite else {
+        run?.logMetric("train/loss", step: step, value: out.mean)
+        throw TrainError.nonFinite(step: step, loss: out.mean)
+      }
+      tape.backward()
+      let norm = clipGradients(parameters)
+      optimizer.update(parameters)
+      model.zeroGradients()
+      step += 1
+      lastLoss = out.mean
+      lossSinceLog += out.mean
+      stepsSinceLog += 1
+      run?.logMetric("train/loss", step: step, value: out.mean)
+      run?.logMetric("train/lr", step: step, value: lr)
+      run?.logMetric("train/grad_norm", step: step, value: norm)
+      let seconds = seconds(since: started, clock)
+      let tokensPerSecond = Double((step - startStep) * batch * length) / max(seconds, 1e-9)
+      if step % config.logEvery == 0 || step == config.steps {
+        run?.logMetric("train/tokens_per_s", step: step, value: tokensPerSecond)
+        progress.update(
+          done: Double(step), rates: [.init("tok/s", Double((step - startStep) * batch * length))],
+          detail: String(format: "loss %.4f lr %.2e", lossSinceLog / Double(stepsSinceLog), lr))
+        lossSinceLog = 0
+        stepsSinceLog = 0
+      }
+      if step % config.checkpointEvery == 0 || step == config.steps {
+        try Checkpoint.save(path: checkpointPath, config: config, step: step, model: model, optimizer: optimizer)
+      }
+    }
+    let tokensPerSecond = Double((config.steps - startStep) * batch * length) / max(seconds(since: started, clock), 1e-9)
+    progress.finish(String(format: "%@: %d steps, last loss %.4f, %.0f tok/s", name, config.steps, lastLoss, tokensPerSecond))
+
+    let evaluation = LMEvaluation.evaluate(model: model, tokens: corpus.evalPart.tokens, range: corpus.evalRange, seqLen: length, batch: batch)
+    let part = corpus.evalPart
+    try LossFile.write(
+      path: lossesPath, losses: evaluation.losses, windowStarts: evaluation.windowStarts,
+      metadata: LossFileMetadata(
+        tokenStore: part.name, tokenStoreSHA256: part.sha256, rangeStart: corpus.evalRange.lowerBound,
+        rangeEnd: corpus.evalRange.upperBound, seqLen: length, run: name, modelJSON: config.model.json))
+    let entropy = corpus.unigramEntropy()
+    run?.logMetric("eval/loss", step: config.steps, value: evaluation.meanLoss)
+    run?.logMetric("eval/unigram_entropy", step: config.steps, value: entropy)
+    try run?.logArtifact(kind: "losses", path: lossesPath)
+    try run?.logArtifact(kind: "checkpoint", path: checkpointPath)
+    return LMTrainingResult(
+      steps: config.steps, lastTrainLoss: lastLoss, evalLoss: evaluation.meanLoss, unigramEntropy: entropy,
+      tokensPerSecond: tokensPerSecond, lossesPath: lossesPath, checkpointPath: checkpointPath)
+  }
+
+  /// Scales gradients so their global L2 norm is at most `gradClip`; returns the norm before.
+  private func clipGradients(_ parameters: [Tensor]) -> Double {
+    var sum = 0.0
+    for p in parameters where p.hasGrad {
+      let g = p.grad
+      var partial: Float = 0
+      for i in 0..<p.count { partial += g[i] * g[i] }
+      sum += Double(partial)
+    }
+    let norm = sum.squareRoot()
+    if config.gradClip > 0, norm > config.gradClip {
+      let scale = Float(config.gradClip / norm)
+      for p in parameters where p.hasGrad {
+        let g = p.grad
+        for i in 0..<p.count { g[i] *= scale }
+      }
+    }
+    return norm
+  }
+
+  private func seconds(since start: ContinuousClock.Instant, _ clock: ContinuousClock) -> Double {
+    let c = (clock.now - start).components
+    return Double(c.seconds) + Double(c.attoseconds) / 1e18
+  }
+}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import ZooRegistry
+import ZooSupport
+import ZooTensor
+import ZooTrain
+
+@main
+struct ZooTrainCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "zoo-train",
+    abstract: "Train small language models on CPU with Zoology's sequence mixers.",
+    discussion: """
+      Every run is recorded in the registry (--db, $ZOO_DB, default ./zoo.db); its files go to
+      <runs-dir>/<name>/ (checkpoint.bin, losses.h5). Ctrl-C saves a checkpoint and marks the run
+      killed; continue it with --resume NAME.
+      """,
+    subcommands: [LMCommand.self])
+}
+
+/// Prints `error` as one line and exits 1 (130 for an interruption).
+func failure(_ error: any Error) -> ExitCode {
+  writeStandardError("zoo-train: \(error)\n")
+  if case .interrupted? = error as? TrainError { return ExitCode(130) }
+  return ExitCode(1)
+}

@@ -1,0 +1,190 @@
+import Foundation
+import Testing
+import ZooModel
+import ZooRegistry
+import ZooStorage
+import ZooSupport
+import ZooTensor
+
+@testable import ZooTrain
+
+/// A temporary directory for one test.
+final class WorkDirectory {
+  let path: String
+  init() throws {
+    path = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-train-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+  deinit { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// A token store of documents that follow a simple grammar over a few ids (learnable in a few
+/// dozen steps): "a b c" triples with a random lead token, each document 20–60 tokens.
+func grammarStore(at path: String, documents: Int, seed: UInt64) throws {
+  var rng = SplitMix64(seed: seed)
+  let writer = try TokenStoreWriter(path: path)
+  for _ in 0..<documents {
+    var doc: [UInt16] = []
+    let length = 20 + rng.nextInt(below: 40)
+    while doc.count < length {
+      let lead = UInt16(100 + rng.nextInt(below: 8))
+      doc += [lead, lead + 1000, lead + 2000]
+    }
+    try doc.withUnsafeBufferPointer { try writer.appendDocument($0, subset: "Synthetic") }
+  }
+  _ = try writer.commit(source: "grammar", sourceSHA256: String(repeating: "0", count: 64), skippedLines: 0)
+}
+
+func smallConfig(data: [String], steps: Int = 12, lr: Double = 3e-3) -> LMTrainingConfig {
+  LMTrainingConfig(
+    model: ModelConfig(mixer: "attention", dModel: 16, layers: 2, vocabSize: 50257, maxPositions: 32, heads: 2),
+    data: data, seqLen: 32, batch: 4, steps: steps, learningRate: lr, warmupSteps: 2, evalTokens: 200, seed: 7,
+    checkpointEvery: 5, logEvery: 5)
+}
+
+/// True when both hold the same bits; otherwise records where they first differ.
+func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
+  guard a.count == b.count else {
+    Issue.record("\(a.count) vs \(b.count) tensors")
+    return false
+  }
+  for (t, (x, y)) in zip(a, b).enumerated() {
+    guard x.count == y.count else {
+      Issue.record("tensor \(t): \(x.count) vs \(y.count) values")
+      return false
+    }
+    let differing = zip(x, y).filter { $0.bitPattern != $1.bitPattern }.count
+    if differing > 0, let i = x.indices.first(where: { x[$0].bitPattern != y[$0].bitPattern }) {
+      Issue.record("tensor \(t): \(differing) values differ, first at \(i): \(x[i]) vs \(y[i])")
+      return false
+    }
+  }
+  return true
+}
+
+@Suite struct LMTrainerTests {
+  @Test func trainsWritesLossesAndRecordsTheRun() throws {
+    let dir = try WorkDirectory()
+    let store = dir.path + "/g.h5"
+    try grammarStore(at: store, documents: 80, seed: 1)
+    let tracker = InMemoryTracker()
+    var trainer = LMTrainer(config: smallConfig(data: [store], steps: 150, lr: 1e-2), name: "g", runDirectory: dir.path + "/runs/g", tracker: tracker)
+    trainer.config.batch = 8
+    trainer.progressOnTerminal = false
+    let result = try trainer.run()
+    let run = try #require(tracker.runs["g"])
+    #expect(run.status == .finished)
+    #expect(run.values("train/loss").count == 150)
+    #expect(run.artifacts.map(\.kind) == ["losses", "checkpoint"])
+    // The grammar makes 2 of every 3 tokens predictable: well below the unigram entropy.
+    #expect(result.evalLoss < result.unigramEntropy - 0.5, "eval \(result.evalLoss) vs unigram \(result.unigramEntropy)")
+
+    let reader = try LossFileReader(path: result.lossesPath)
+    #expect(reader.metadata.rangeEnd - reader.metadata.rangeStart == 200)
+    #expect(reader.metadata.run == "g" && reader.metadata.seqLen == 32 && reader.metadata.tokenStore == "g.h5")
+    let starts = try reader.windowStarts()
+    #expect(starts == stride(from: 0, to: 200, by: 32).map { UInt64($0) })
+    let losses = try reader.readLosses(0..<200)
+    for (i, l) in losses.enumerated() { #expect(l.isNaN == starts.contains(UInt64(i)), "position \(i)") }
+    let finite = losses.filter { !$0.isNaN }.map(Double.init)
+    let mean = finite.reduce(0, +) / Double(finite.count)
+    #expect(abs(mean - run.values("eval/loss")[0]) < 1e-9)
+    #expect(abs(mean - result.evalLoss) < 1e-9)
+  }
+
+  /// Interrupt after 5 steps, resume, and end with the same weights as an uninterrupted run.
+  @Test func resumeReachesTheSameWeights() throws {
+    let dir = try WorkDirectory()
+    let store = dir.path + "/g.h5"
+    try grammarStore(at: store, documents: 60, seed: 2)
+    let config = smallConfig(data: [store])
+    var straight = LMTrainer(config: config, name: "a", runDirectory: dir.path + "/a", tracker: nil)
+    straight.progressOnTerminal = false
+    _ = try straight.run()
+
+    let tracker = InMemoryTracker()
+    var first = LMTrainer(config: config, name: "b", runDirectory: dir.path + "/b", tracker: tracker)
+    first.progressOnTerminal = false
+    first.stopAfterStep = 5
+    #expect(throws: TrainError.interrupted(step: 5)) { try first.run() }
+    #expect(tracker.runs["b"]?.status == .killed)
+    var second = LMTrainer(config: config, name: "b", runDirectory: dir.path + "/b", tracker: tracker)
+    second.progressOnTerminal = false
+    second.resume = true
+    _ = try second.run()
+    #expect(tracker.runs["b"]?.status == .finished)
+
+    let a = try Checkpoint.load(path: straight.checkpointPath)
+    let b = try Checkpoint.load(path: second.checkpointPath)
+    #expect(a.step == 12 && b.step == 12)
+    #expect(identical(a.values, b.values))
+    #expect(identical(a.firstMoments, b.firstMoments) && identical(a.secondMoments, b.secondMoments))
+  }
+
+  /// Training with 1 and 2 threads gives the same weights, bit for bit.
+  @Test func sameWeightsWithOneAndTwoThreads() throws {
+    let dir = try WorkDirectory()
+    let store = dir.path + "/g.h5"
+    try grammarStore(at: store, documents: 60, seed: 3)
+    var checkpoints: [Checkpoint.Loaded] = []
+    for threads in [1, 2] {
+      Compute.setThreads(threads)
+      var trainer = LMTrainer(config: smallConfig(data: [store], steps: 6), name: "t\(threads)", runDirectory: dir.path + "/t\(threads)", tracker: nil)
+      trainer.progressOnTerminal = false
+      _ = try trainer.run()
+      checkpoints.append(try Checkpoint.load(path: trainer.checkpointPath))
+    }
+    Compute.setThreads(1)
+    #expect(identical(checkpoints[0].values, checkpoints[1].values))
+  }
+
+  @Test func divergingLossFailsTheRun() throws {
+    let dir = try WorkDirectory()
+    let store = dir.path + "/g.h5"
+    try grammarStore(at: store, documents: 60, seed: 4)
+    var config = smallConfig(data: [store], steps: 30, lr: 1e12)
+    config.gradClip = 0
+    let tracker = InMemoryTracker()
+    var trainer = LMTrainer(config: config, name: "boom", runDirectory: dir.path + "/boom", tracker: tracker)
+    trainer.progressOnTerminal = false
+    #expect {
+      try trainer.run()
+    } throws: { error in
+      if case .nonFinite = error as? TrainError { return true }
+      return false
+    }
+    #expect(tracker.runs["boom"]?.status == .failed)
+  }
+
+  @Test func badSettingsAreClearErrors() throws {
+    let dir = try WorkDirectory()
+    #expect(throws: TrainError.invalid("no such token store: /nonexistent.h5")) {
+      try smallConfig(data: ["/nonexistent.h5"]).validate()
+    }
+    let store = dir.path + "/g.h5"
+    try grammarStore(at: store, documents: 5, seed: 5)
+    var config = smallConfig(data: [store])
+    config.evalTokens = 1_000_000
+    var trainer = LMTrainer(config: config, name: "x", runDirectory: dir.path + "/x", tracker: nil)
+    trainer.progressOnTerminal = false
+    #expect(throws: TrainError.self) { try trainer.run() }
+    config = smallConfig(data: [store])
+    config.model.vocabSize = 1000  // the store holds <|endoftext|> = 50256
+    trainer = LMTrainer(config: config, name: "y", runDirectory: dir.path + "/y", tracker: nil)
+    trainer.progressOnTerminal = false
+    #expect(throws: TrainError.invalid("\(store): token id 50256 is outside the model's vocabulary of 1000")) { try trainer.run() }
+    config = smallConfig(data: [store])
+    config.seqLen = 64
+    #expect(throws: TrainError.self) { try config.validate() }  // longer than the 32 positions
+  }
+
+  @Test func learningRateScheduleWarmsUpThenDecays() {
+    let c = LMTrainingConfig(
+      model: ModelConfig(), data: [], seqLen: 8, batch: 1, steps: 100, learningRate: 1e-3, warmupSteps: 10)
+    #expect(abs(c.learningRate(at: 0) - 1e-4) < 1e-12)
+    #expect(abs(c.learningRate(at: 9) - 1e-3) < 1e-12)
+    #expect(abs(c.learningRate(at: 10) - 1e-3) < 1e-12)
+    #expect(abs(c.learningRate(at: 100) - 1e-4) < 1e-12)
+    #expect(c.learningRate(at: 50) < c.learningRate(at: 20))
+  }
+}

@@ -1,5 +1,0 @@
-import Testing
-
-@Suite struct ZooTrainTestsPlaceholder {
-  @Test func placeholder() { #expect(Bool(true)) }
-}
