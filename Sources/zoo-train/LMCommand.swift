@@ -85,10 +85,10 @@ struct LMCommand: ParsableCommand {
       trainer.resume = resume != nil
       if plain { trainer.progressOnTerminal = false }
       let result = try trainer.run()
-      var table = TextTable(header: ["run", "steps", "train loss", "eval loss", "eval ppl", "unigram entropy", "tok/s"])
+      var table = TextTable(header: ["run", "steps", "train loss", "eval loss", "eval ppl", "unigram eval loss", "tok/s"])
       table.append([
         runName, String(result.steps), String(format: "%.4f", result.lastTrainLoss), String(format: "%.4f", result.evalLoss),
-        String(format: "%.1f", Foundation.exp(result.evalLoss)), String(format: "%.4f", result.unigramEntropy),
+        String(format: "%.1f", Foundation.exp(result.evalLoss)), String(format: "%.4f", result.unigramHeldOutLoss),
         String(format: "%.0f", result.tokensPerSecond),
       ])
       print(table.render(), terminator: "")

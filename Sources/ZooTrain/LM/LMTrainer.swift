@@ -10,7 +10,10 @@ public struct LMTrainingResult: Sendable {
   public var steps: Int
   public var lastTrainLoss: Double
   public var evalLoss: Double
+  /// Entropy of the training unigram distribution (nats).
   public var unigramEntropy: Double
+  /// Loss of the (add-one smoothed) training unigram distribution on the held-out range.
+  public var unigramHeldOutLoss: Double
   /// Training tokens per second (forward, backward and AdamW), over the steps of this process.
   public var tokensPerSecond: Double
   public var lossesPath: String
@@ -147,13 +150,15 @@ public struct LMTrainer {
       metadata: LossFileMetadata(
         tokenStore: part.name, tokenStoreSHA256: part.sha256, rangeStart: corpus.evalRange.lowerBound,
         rangeEnd: corpus.evalRange.upperBound, seqLen: length, run: name, modelJSON: config.model.json))
-    let entropy = corpus.unigramEntropy()
+    let unigram = corpus.unigramBaselines(vocabSize: config.model.vocabSize)
     run?.logMetric("eval/loss", step: config.steps, value: evaluation.meanLoss)
-    run?.logMetric("eval/unigram_entropy", step: config.steps, value: entropy)
+    run?.logMetric("eval/unigram_loss", step: config.steps, value: unigram.heldOutLoss)
+    run?.logMetric("train/unigram_entropy", step: config.steps, value: unigram.trainEntropy)
     try run?.logArtifact(kind: "losses", path: lossesPath)
     try run?.logArtifact(kind: "checkpoint", path: checkpointPath)
     return LMTrainingResult(
-      steps: config.steps, lastTrainLoss: lastLoss, evalLoss: evaluation.meanLoss, unigramEntropy: entropy,
+      steps: config.steps, lastTrainLoss: lastLoss, evalLoss: evaluation.meanLoss, unigramEntropy: unigram.trainEntropy,
+      unigramHeldOutLoss: unigram.heldOutLoss,
       tokensPerSecond: tokensPerSecond, lossesPath: lossesPath, checkpointPath: checkpointPath)
   }
 

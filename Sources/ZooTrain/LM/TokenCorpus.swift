@@ -81,12 +81,18 @@ public final class TokenCorpus {
     return out
   }
 
-  /// Unigram entropy (nats) of the training tokens: the loss of the best context-free model.
-  public func unigramEntropy() -> Double {
+  /// Unigram entropy (nats) of the training tokens, and the loss on the held-out range of the
+  /// training unigram distribution (add-one smoothed over `vocabSize`): the context-free
+  /// baselines a language model has to beat.
+  public func unigramBaselines(vocabSize: Int) -> (trainEntropy: Double, heldOutLoss: Double) {
     var counts = [Int](repeating: 0, count: 65536)
     for part in parts { for t in part.tokens[0..<part.trainEnd] { counts[Int(t)] += 1 } }
     let n = Double(trainTokens)
-    return counts.reduce(0.0) { $1 == 0 ? $0 : $0 - Double($1) / n * Foundation.log(Double($1) / n) }
+    let entropy = counts.reduce(0.0) { $1 == 0 ? $0 : $0 - Double($1) / n * Foundation.log(Double($1) / n) }
+    let smoothed = n + Double(vocabSize)
+    var heldOut = 0.0
+    for t in evalPart.tokens[evalRange] { heldOut -= Foundation.log((Double(counts[Int(t)]) + 1) / smoothed) }
+    return (entropy, heldOut / Double(evalRange.count))
   }
 }
 
