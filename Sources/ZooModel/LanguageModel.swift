@@ -85,10 +85,13 @@ public final class LanguageModel {
 
     var rng = SplitMix64(seed: seed)
     for p in all {
-      if let s = p.initStd {
-        for i in 0..<p.tensor.count { p.tensor.value[i] = Float(rng.nextGaussian()) * s }
-      } else {
-        p.tensor.value.update(repeating: p.initValue)
+      switch p.initializer {
+      case .normal(let std):
+        for i in 0..<p.tensor.count { p.tensor.value[i] = Float(rng.nextGaussian()) * std }
+      case .uniform(let bound):
+        for i in 0..<p.tensor.count { p.tensor.value[i] = Float(rng.nextDouble() * 2 - 1) * bound }
+      case .constant(let value):
+        p.tensor.value.update(repeating: value)
       }
     }
   }

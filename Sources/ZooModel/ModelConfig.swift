@@ -17,6 +17,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
   public var heads: Int
   /// MLP hidden width as a multiple of `dModel`; 0 replaces the MLP by the identity.
   public var hiddenMult: Int
+  /// Convolution kernel size per layer for the convolution mixers (`-1` = implicit long
+  /// convolution as long as the sequence); the list is indexed by layer, cycling if shorter.
+  public var kernelSizes: [Int]
+  /// Longest sequence the convolution filters are made for.
+  public var lMax: Int
 
   enum CodingKeys: String, CodingKey {
     case mixer
@@ -26,12 +31,14 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     case maxPositions = "max_position_embeddings"
     case heads = "num_heads"
     case hiddenMult = "hidden_mult"
+    case kernelSizes = "kernel_size"
+    case lMax = "l_max"
   }
 
   /// A configuration; defaults are Zoology's small LM.
   public init(
     mixer: String = "attention", dModel: Int = 128, layers: Int = 2, vocabSize: Int = 50257, maxPositions: Int = 256,
-    heads: Int = 1, hiddenMult: Int = 4
+    heads: Int = 1, hiddenMult: Int = 4, kernelSizes: [Int] = [3, -1], lMax: Int? = nil
   ) {
     self.mixer = mixer
     self.dModel = dModel
@@ -40,7 +47,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     self.maxPositions = maxPositions
     self.heads = heads
     self.hiddenMult = hiddenMult
+    self.kernelSizes = kernelSizes
+    self.lMax = lMax ?? max(maxPositions, 1)
   }
+
+  /// The kernel size of layer `layer`.
+  public func kernelSize(layer: Int) -> Int { kernelSizes[layer % kernelSizes.count] }
 
   /// Canonical JSON (sorted keys), as stored in the registry and in `losses.h5`.
   public var json: String {
@@ -58,6 +70,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     if maxPositions < 0 { throw fail("max_position_embeddings must be >= 0") }
     if heads < 1 || dModel % heads != 0 { throw fail("num_heads (\(heads)) must divide d_model (\(dModel))") }
     if hiddenMult < 0 { throw fail("hidden_mult must be >= 0") }
+    if kernelSizes.isEmpty || kernelSizes.contains(where: { $0 == 0 || $0 < -1 }) {
+      throw fail("kernel sizes must be positive or -1 (implicit long convolution), got \(kernelSizes)")
+    }
+    if lMax < 1 { throw fail("l_max must be positive") }
     guard MixerRegistry.names.contains(mixer) else {
       throw fail("unknown mixer '\(mixer)' (known: \(MixerRegistry.names.joined(separator: ", ")))")
     }

@@ -6,16 +6,29 @@ public struct NamedParameter {
   public var name: String
   /// The tensor.
   public var tensor: Tensor
-  /// Standard deviation of its normal initialization; nil for constants (ones or zeros).
-  public var initStd: Float?
-  /// Constant initial value when `initStd` is nil.
-  public var initValue: Float
+  /// How it is initialized.
+  public var initializer: Initializer
 
+  /// Initial values.
+  public enum Initializer {
+    /// N(0, std²).
+    case normal(std: Float)
+    /// U(−bound, bound) (PyTorch's default for convolutions: bound = 1/√fan_in).
+    case uniform(bound: Float)
+    /// Every value the same.
+    case constant(Float)
+  }
+
+  /// A parameter with a normal initialization (`std`) or, with `std == nil`, the constant `value`.
   public init(_ name: String, _ shape: [Int], std: Float?, value: Float = 0) {
+    self.init(name, shape, initializer: std.map { .normal(std: $0) } ?? .constant(value))
+  }
+
+  /// A parameter with any initializer.
+  public init(_ name: String, _ shape: [Int], initializer: Initializer) {
     self.name = name
     tensor = Tensor(zeros: shape, requiresGrad: true)
-    initStd = std
-    initValue = value
+    self.initializer = initializer
   }
 }
 
@@ -41,12 +54,13 @@ public struct MixerContext {
 /// Mixers by name.
 public enum MixerRegistry {
   /// Known mixer names.
-  public static var names: [String] { ["attention"] }
+  public static var names: [String] { ["attention", "base_conv"] }
 
   /// Builds the mixer `name` for one block.
   public static func make(_ name: String, context: MixerContext) -> any SequenceMixer {
     switch name {
     case "attention": return AttentionMixer(context: context)
+    case "base_conv": return BaseConvMixer(context: context)
     default: preconditionFailure("unknown mixer \(name) (validate the config first)")
     }
   }

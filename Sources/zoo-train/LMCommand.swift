@@ -30,6 +30,10 @@ struct LMCommand: ParsableCommand {
   @Option(name: .customLong("d-model"), help: "Model width.") var dModel = 128
   @Option(help: "Number of blocks.") var layers = 2
   @Option(help: "Attention heads.") var heads = 1
+  @Option(
+    name: .customLong("kernel-size"),
+    help: "Convolution mixers: kernel size per layer, comma-separated, -1 = implicit long convolution (BaseConv: 3,-1).")
+  var kernelSize = "3,-1"
   @Option(name: .customLong("seq-len"), help: "Tokens per training window (and eval window).") var seqLen = 256
   @Option(help: "Windows per step.") var batch = 16
   @Option(help: "Optimizer steps.") var steps = 300
@@ -53,7 +57,13 @@ struct LMCommand: ParsableCommand {
       if data.isEmpty { throw ValidationError("give the token stores: --data STORE.h5...") }
       if name == nil { throw ValidationError("give the run a name: --name NAME") }
     }
+    if kernelSizes == nil { throw ValidationError("--kernel-size must be integers separated by commas, e.g. 3,-1") }
     if threads < 1 { throw ValidationError("--threads must be at least 1") }
+  }
+
+  var kernelSizes: [Int]? {
+    let values = kernelSize.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+    return values.contains(nil) || values.isEmpty ? nil : values.map { $0! }
   }
 
   func run() throws {
@@ -75,7 +85,8 @@ struct LMCommand: ParsableCommand {
       } else {
         config = LMTrainingConfig(
           model: ModelConfig(
-            mixer: mixer, dModel: dModel, layers: layers, vocabSize: 50257, maxPositions: seqLen, heads: heads, hiddenMult: 4),
+            mixer: mixer, dModel: dModel, layers: layers, vocabSize: 50257, maxPositions: seqLen, heads: heads, hiddenMult: 4,
+            kernelSizes: kernelSizes!, lMax: seqLen),
           data: data, seqLen: seqLen, batch: batch, steps: steps, learningRate: lr, weightDecay: weightDecay,
           warmupSteps: warmup, evalTokens: evalTokens, seed: seed, checkpointEvery: checkpointEvery, logEvery: logEvery)
         try config.validate()

@@ -36,23 +36,34 @@ struct TorchReference {
   }
 
   func int(_ key: String) -> Int { if case .number(let v) = meta.config[key] { Int(v) } else { 0 } }
+  func ints(_ key: String) -> [Int]? { if case .numbers(let v) = meta.config[key] { v.map { Int($0) } } else { nil } }
+  func string(_ key: String) -> String { if case .string(let v) = meta.config[key] { v } else { "" } }
 }
 
 /// Enough of JSON to read the config.
 enum JSONValue: Decodable {
-  case number(Double), string(String), other
+  case number(Double), string(String), numbers([Double]), other
   init(from decoder: Decoder) throws {
     let c = try decoder.singleValueContainer()
-    if let v = try? c.decode(Double.self) { self = .number(v) } else if let s = try? c.decode(String.self) { self = .string(s) } else { self = .other }
+    if let v = try? c.decode(Double.self) {
+      self = .number(v)
+    } else if let s = try? c.decode(String.self) {
+      self = .string(s)
+    } else if let a = try? c.decode([Double].self) {
+      self = .numbers(a)
+    } else {
+      self = .other
+    }
   }
 }
 
 /// Builds our model with the reference's weights.
 func model(from reference: TorchReference) throws -> LanguageModel {
   let config = ModelConfig(
-    mixer: "attention", dModel: reference.int("d_model"), layers: reference.int("n_layers"),
+    mixer: reference.string("mixer"), dModel: reference.int("d_model"), layers: reference.int("n_layers"),
     vocabSize: reference.int("vocab_size"), maxPositions: reference.int("max_position_embeddings"),
-    heads: reference.int("num_heads"), hiddenMult: reference.int("hidden_mult"))
+    heads: reference.int("num_heads"), hiddenMult: reference.int("hidden_mult"),
+    kernelSizes: reference.ints("kernel_size") ?? [3, -1], lMax: reference.int("l_max"))
   let lm = try LanguageModel(config: config, seed: 0)
   for p in lm.parameters {
     let values = try #require(reference.tensor("param:" + p.name), "reference lacks \(p.name)")
@@ -67,8 +78,9 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
 @Suite struct TorchParityTests {
   /// Loss, per-token losses and every parameter gradient equal PyTorch's (float64 reference).
-  @Test func attentionModelMatchesPyTorch() throws {
-    let reference = try TorchReference("attention")
+  @Test(arguments: ["attention", "base_conv"])
+  func modelMatchesPyTorch(mixer: String) throws {
+    let reference = try TorchReference(mixer)
     let lm = try model(from: reference)
     let tape = Tape()
     let out = lm.loss(

@@ -75,6 +75,25 @@ func checkOp(
     #expect(checkOp([qkv], step: 5e-3) { $0.causalSelfAttention(qkv, heads: heads) }.isEmpty)
   }
 
+  @Test func reluAndTranspose() {
+    let x = randomTensor([2, 3, 5], seed: 16)
+    #expect(checkOp([x], step: 1e-3) { $0.relu(x) }.isEmpty)
+    #expect(checkOp([x]) { $0.transpose(x) }.isEmpty)
+  }
+
+  @Test func longConvolution() {
+    let x = randomTensor([2, 7, 3], seed: 17)
+    let k = randomTensor([3, 7], seed: 18)
+    #expect(checkOp([x, k]) { $0.longConvolution(x, filter: k) }.isEmpty)
+  }
+
+  @Test func shortConvolution() {
+    let x = randomTensor([2, 6, 4], seed: 19)
+    let w = randomTensor([4, 1, 3], seed: 20)
+    let b = randomTensor([4], seed: 21)
+    #expect(checkOp([x, w, b]) { $0.shortConvolution(x, weight: w, bias: b) }.isEmpty)
+  }
+
   @Test func tiedHeadCrossEntropy() {
     let x = randomTensor([5, 6], seed: 13)
     let table = randomTensor([11, 6], seed: 14)

@@ -26,6 +26,9 @@ spec.loader.exec_module(torch_ref)
 CASES = {
     "attention": dict(mixer="attention", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
                       l_max=16, num_heads=2, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
+    "base_conv": dict(mixer="base_conv", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
+                      l_max=16, num_heads=1, attn_dropout=0.0, kernel_size=[3, -1], hidden_mult=4,
+                      embed_dropout=0.0, resid_dropout=0.0),
 }
 
 for name, cfg in CASES.items():
@@ -50,6 +53,7 @@ for name, cfg in CASES.items():
         index.append({"name": key, "shape": list(t.shape), "offset": offset, "count": int(a.size)})
         tensors.append(a)
         offset += int(a.size)
+    assert not any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules())
     for pname, p in model.named_parameters():
         add("param:" + pname, p)
         add("grad:" + pname, p.grad)

@@ -1,0 +1,71 @@
+import Foundation
+import ZooTensor
+
+/// Zoology's BaseConv: `y = conv(u) ⊙ (W·u + b) + u`. The convolution depends on the layer's
+/// kernel size: `k > 0` is a causal depthwise convolution with bias; `k = −1` is an implicit
+/// long convolution whose filter is an MLP (3 → 16 → d, ReLU) of fixed positional features
+/// `z(t) = [t/(l_max−1), cos(10⁻⁴·w), −sin(10⁻⁴·w)]`, `w = 2πt/l_max`, applied by FFT and added
+/// to its input (`fft_conv(u, k) = k ∗ u + u`).
+public final class BaseConvMixer: SequenceMixer {
+  let projectionWeight: NamedParameter
+  let projectionBias: NamedParameter
+  let convolution: Convolution
+
+  enum Convolution {
+    case short(weight: NamedParameter, bias: NamedParameter)
+    case implicit(features: Tensor, hiddenWeight: NamedParameter, hiddenBias: NamedParameter, outWeight: NamedParameter, outBias: NamedParameter)
+  }
+
+  public init(context: MixerContext) {
+    let d = context.config.dModel
+    projectionWeight = NamedParameter("projection.weight", [d, d], std: context.std)
+    projectionBias = NamedParameter("projection.bias", [d], std: nil)
+    let k = context.config.kernelSize(layer: context.layer)
+    if k > 0 {
+      // PyTorch's Conv1d default: U(±1/√fan_in), fan_in = k for a depthwise kernel.
+      let bound = 1 / Float(k).squareRoot()
+      convolution = .short(
+        weight: NamedParameter("conv.conv.weight", [d, 1, k], initializer: .uniform(bound: bound)),
+        bias: NamedParameter("conv.conv.bias", [d], initializer: .uniform(bound: bound)))
+    } else {
+      let lMax = context.config.lMax
+      let features = Tensor(zeros: [lMax, 3])
+      for t in 0..<lMax {
+        let w = 2 * Double.pi * Double(t) / Double(lMax)
+        features.value[t * 3] = lMax > 1 ? Float(Double(t) / Double(lMax - 1)) : 0
+        features.value[t * 3 + 1] = Float(cos(1e-4 * w))
+        features.value[t * 3 + 2] = Float(-sin(1e-4 * w))
+      }
+      convolution = .implicit(
+        features: features,
+        hiddenWeight: NamedParameter("conv.mlp.0.weight", [16, 3], std: context.std),
+        hiddenBias: NamedParameter("conv.mlp.0.bias", [16], std: nil),
+        outWeight: NamedParameter("conv.mlp.2.weight", [d, 16], std: context.std),
+        outBias: NamedParameter("conv.mlp.2.bias", [d], std: nil))
+    }
+  }
+
+  public var parameters: [NamedParameter] {
+    switch convolution {
+    case .short(let w, let b): [projectionWeight, projectionBias, w, b]
+    case .implicit(_, let w1, let b1, let w2, let b2): [projectionWeight, projectionBias, w1, b1, w2, b2]
+    }
+  }
+
+  public func forward(_ x: Tensor, tape: Tape) -> Tensor {
+    let length = x.shape[1]
+    let convolved: Tensor
+    switch convolution {
+    case .short(let w, let b):
+      convolved = tape.shortConvolution(x, weight: w.tensor, bias: b.tensor)
+    case .implicit(let features, let w1, let b1, let w2, let b2):
+      precondition(length <= features.shape[0], "sequence length \(length) exceeds l_max \(features.shape[0])")
+      let z = Tensor(Array(features.value[0..<(length * 3)]), shape: [length, 3])
+      let hidden = tape.relu(tape.linear(z, weight: w1.tensor, bias: b1.tensor))
+      let filter = tape.transpose(tape.linear(hidden, weight: w2.tensor, bias: b2.tensor))  // [d, length]
+      convolved = tape.add(tape.longConvolution(x, filter: filter), x)
+    }
+    let projected = tape.linear(x, weight: projectionWeight.tensor, bias: projectionBias.tensor)
+    return tape.add(tape.multiply(convolved, projected), x)
+  }
+}
