@@ -67,7 +67,7 @@ let package = Package(
     .executableTarget(
       name: "zoo-analyze",
       dependencies: [
-        "ZooAnalysis", "ZooRegistry", "ZooSupport",
+        "ZooAnalysis", "ZooRegistry", "ZooStorage", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(

@@ -115,7 +115,7 @@ def main(argv=None):
     if argv is None:
         argv = [] if "ipykernel" in sys.modules else sys.argv[1:]
     parser = argparse.ArgumentParser(description="Draw the Zoology figures from zoo-analyze CSVs.")
-    parser.add_argument("csv_dir", nargs="?", default=os.environ.get("ZOO_CSV_DIR", "demo-out"))
+    parser.add_argument("csv_dir", nargs="?", default=os.environ.get("ZOO_CSV_DIR", "demo-out/analysis"))
     parser.add_argument("--out", default=None, help="PNG directory (default: the CSV directory)")
     args = parser.parse_args(argv)
     out = args.out or args.csv_dir

@@ -135,8 +135,10 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
 
   // MARK: ExperimentTracker
 
-  /// Records (or replaces, by path) a token store.
+  /// Records (or replaces, by absolute path) a token store.
   public func recordDataset(_ dataset: DatasetRecord) throws {
+    var dataset = dataset
+    dataset.path = URL(fileURLWithPath: dataset.path).standardizedFileURL.path
     let skipped = dataset.skipped.keys.sorted().map { "\(jsonString($0)):\(dataset.skipped[$0]!)" }
     try database.immediateTransaction {
       try database.prepare(
@@ -280,6 +282,11 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
       let run = try requireRun(named: name)
       try database.prepare("DELETE FROM runs WHERE id = ?").run([.integer(run.id)])
     }
+  }
+
+  /// Paths of the recorded token stores whose file has this sha256 (most recent first).
+  public func datasetPaths(sha256: String) throws -> [String] {
+    try database.query("SELECT path FROM datasets WHERE sha256 = ? ORDER BY id DESC", [.text(sha256)]).rows.map { $0[0].shellText }
   }
 
   /// Runs arbitrary SQL (a `queries/*.sql` file) and returns its columns and rows.

@@ -93,10 +93,11 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
     pending.removeAll(keepingCapacity: true)
   }
 
-  func logArtifact(kind: String, path: String) throws {
-    let url = URL(fileURLWithPath: path)
+  /// Records the file under its absolute path, so it resolves from any working directory.
+  func logArtifact(kind: String, path relativePath: String) throws {
+    let path = URL(fileURLWithPath: relativePath).standardizedFileURL.path
     let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-    let digest = try SHA256.hex(ofFile: url.path)
+    let digest = try SHA256.hex(ofFile: path)
     try registry.database.immediateTransaction {
       try registry.database.prepare(
         "INSERT INTO artifacts(run_id, kind, path, sha256, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ZooAnalysis
 import ZooRegistry
+import ZooStorage
 import ZooSupport
 
 @main
@@ -50,24 +51,34 @@ extension ZooAnalyzeCommand {
 
     func run() throws {
       let names = runs.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-      let request = GapRequest(
-        runs: names, baseline: baseline, context: context, tokens: tokens, bigrams: bigrams, outputDirectory: out)
       var registry: Registry?
+      func lossesPath(_ name: String) throws -> String {
+        let path = Registry.resolvePath(db)
+        guard FileManager.default.fileExists(atPath: path) else {
+          throw ValidationError("\(name) is neither a file nor a run (no registry at \(path))")
+        }
+        if registry == nil { registry = try Registry(path: path) }
+        guard let losses = try registry!.artifacts(ofRun: name).last(where: { $0.kind == "losses" }) else {
+          throw ValidationError("run '\(name)' has no losses artifact yet (has it finished?)")
+        }
+        return losses.path
+      }
       let progress = Progress(title: "gap", total: nil)
       do {
+        // The token store: --tokens, else the store the registry recorded with the loss file's sha256.
+        var tokenStore = tokens
+        if tokenStore == nil, let first = names.first {
+          let losses = FileManager.default.fileExists(atPath: first) ? first : try lossesPath(first)
+          let sha = try LossFileReader(path: losses).metadata.tokenStoreSHA256
+          if FileManager.default.fileExists(atPath: Registry.resolvePath(db)) {
+            if registry == nil { registry = try Registry(path: Registry.resolvePath(db)) }
+            tokenStore = try registry!.datasetPaths(sha256: sha).first { FileManager.default.fileExists(atPath: $0) }
+          }
+        }
+        let request = GapRequest(
+          runs: names, baseline: baseline, context: context, tokens: tokenStore, bigrams: bigrams, outputDirectory: out)
         let (report, files) = try GapCommand.run(
-          request,
-          runLookup: { name in
-            let path = Registry.resolvePath(db)
-            guard FileManager.default.fileExists(atPath: path) else {
-              throw ValidationError("\(name) is neither a file nor a run (no registry at \(path))")
-            }
-            if registry == nil { registry = try Registry(path: path) }
-            guard let losses = try registry!.artifacts(ofRun: name).last(where: { $0.kind == "losses" }) else {
-              throw ValidationError("run '\(name)' has no losses artifact yet (has it finished?)")
-            }
-            return losses.path
-          },
+          request, runLookup: lossesPath,
           progress: { done, total in progress.update(done: Double(done), detail: "\(done)/\(total) tokens") })
         progress.finish("gap: \(report.summaries.first?.all.tokens ?? 0) predicted tokens per run, context \(context.rawValue)")
         print(report.textTable().render(), terminator: "")
