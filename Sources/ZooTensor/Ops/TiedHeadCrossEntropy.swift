@@ -17,8 +17,8 @@ public enum TiedHeadCrossEntropy {
   /// given, adds the gradient of the mean loss (times `gradScale`) into them.
   public static func forward(
     _ x: UnsafePointer<Float>, rows: Int, d: Int, table: UnsafePointer<Float>, vocab: Int, targets: [Int32],
-    losses: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?, dTable: UnsafeMutablePointer<Float>?,
-    gradScale: Float = 1
+    losses: UnsafeMutablePointer<Float>, correct: UnsafeMutablePointer<Bool>? = nil, dx: UnsafeMutablePointer<Float>?,
+    dTable: UnsafeMutablePointer<Float>?, gradScale: Float = 1
   ) -> Double {
     let labeled = (0..<rows).filter { targets[$0] >= 0 }
     for r in 0..<rows where targets[r] < 0 { losses[r] = .nan }
@@ -40,13 +40,15 @@ public enum TiedHeadCrossEntropy {
       for (c, r) in rowsOfChunk.enumerated() { (xs + c * d).update(from: x + r * d, count: d) }
       sgemm(transposeA: false, transposeB: true, m: n, n: vocab, k: d, xs, lda: d, table, ldb: d, beta: 0, logits, ldc: vocab)
       let wantGrad = dx != nil || dTable != nil
-      let shared = UncheckedSendable((logits, losses))
+      let shared = UncheckedSendable((logits, losses, correct))
       parallelFor(n, threads: Compute.threads) { c in
-        let (logits, losses) = shared.value
+        let (logits, losses, correct) = shared.value
         let row = logits + c * vocab
         let target = Int(targets[rowsOfChunk[c]])
         let targetLogit = row[target]
         let m = FastMath.max(row, count: vocab)
+        // The prediction is right when the target's logit is the largest (ties count as right).
+        correct?[rowsOfChunk[c]] = targetLogit >= m
         let sum = FastMath.expShifted(row, count: vocab, shift: m)
         losses[rowsOfChunk[c]] = Foundation.log(sum) + m - targetLogit
         if wantGrad {
@@ -92,6 +94,10 @@ public struct LossOutput {
   public var perToken: [Float]
   /// Labeled positions.
   public var labeled: Int
+  /// Labeled positions whose target has the largest logit (argmax accuracy numerator).
+  public var correct: Int
+  /// Per position: whether the target has the largest logit (false where unlabeled).
+  public var correctPerToken: [Bool]
 }
 
 extension Tape {
@@ -105,12 +111,15 @@ extension Tape {
     let vocab = table.shape[0]
     for t in targets where t >= vocab { preconditionFailure("loss: target \(t) outside the vocabulary (\(vocab))") }
     var losses = [Float](repeating: 0, count: rows)
+    var correct = [Bool](repeating: false, count: rows)
     let dx: Tensor? = isRecording && x.requiresGrad ? Tensor(zeros: x.shape) : nil
     let mean = losses.withUnsafeMutableBufferPointer { out in
-      TiedHeadCrossEntropy.forward(
-        x.value.baseAddress!, rows: rows, d: d, table: table.value.baseAddress!, vocab: vocab, targets: targets,
-        losses: out.baseAddress!, dx: dx?.value.baseAddress,
-        dTable: isRecording && table.requiresGrad ? table.grad.baseAddress! : nil)
+      correct.withUnsafeMutableBufferPointer { hits in
+        TiedHeadCrossEntropy.forward(
+          x.value.baseAddress!, rows: rows, d: d, table: table.value.baseAddress!, vocab: vocab, targets: targets,
+          losses: out.baseAddress!, correct: hits.baseAddress!, dx: dx?.value.baseAddress,
+          dTable: isRecording && table.requiresGrad ? table.grad.baseAddress! : nil)
+      }
     }
     if let dx {
       record {
@@ -118,6 +127,8 @@ extension Tape {
         for i in 0..<x.count { g[i] += dx.value[i] }
       }
     }
-    return LossOutput(mean: mean, perToken: losses, labeled: targets.filter { $0 >= 0 }.count)
+    return LossOutput(
+      mean: mean, perToken: losses, labeled: targets.filter { $0 >= 0 }.count, correct: correct.filter { $0 }.count,
+      correctPerToken: correct)
   }
 }

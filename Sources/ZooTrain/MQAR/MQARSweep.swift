@@ -47,6 +47,14 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     /// The task.
     public var task: Task
 
+    /// A grid point.
+    public init(mixer: String, dModel: Int, learningRate: Double, task: Task) {
+      self.mixer = mixer
+      self.dModel = dModel
+      self.learningRate = learningRate
+      self.task = task
+    }
+
     /// The registry run name: `<sweep>-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>`.
     public func runName(sweep: String) -> String {
       "\(sweep)-\(mixer)-d\(dModel)-lr\(MQARSweep.format(learningRate))-L\(task.seqLen)-kv\(task.numKVPairs)"

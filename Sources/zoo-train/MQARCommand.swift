@@ -1,0 +1,102 @@
+import ArgumentParser
+import Foundation
+import ZooModel
+import ZooRegistry
+import ZooSupport
+import ZooTensor
+import ZooTrain
+
+struct MQARCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "mqar",
+    abstract: "Train on multi-query associative recall (Zoology's synthetic task); report query accuracy.",
+    discussion: """
+      Keys come from the lower half of the vocabulary and values from the upper half; queries repeat
+      keys at power-law distances; only the values after queries are labeled (PAPER.md). Batches in
+      fixed order, AdamW with cosine decay over epochs, accuracy and loss on the test set after
+      every epoch, early stop at --target-accuracy. With --test-tasks the test set mixes several
+      (seq-len, kv-pairs) tasks and accuracy is also logged per task.
+
+      Example (Zoology's basic configuration):
+        zoo-train mqar --mixer attention --d-model 64 --seq-len 64 --kv-pairs 4 --vocab 256 --lr 1e-3 --epochs 16
+      """)
+
+  @Option(help: "Sequence mixer: \(MixerRegistry.names.joined(separator: ", ")).") var mixer = "attention"
+  @Option(name: .customLong("d-model")) var dModel = 64
+  @Option var layers = 2
+  @Option var heads = 1
+  @Option(name: .customLong("kernel-size"), help: "Convolution kernel size per layer (-1 = implicit long).")
+  var kernelSize = "3,-1"
+  @Option(name: .customLong("seq-len")) var seqLen = 64
+  @Option(name: .customLong("kv-pairs")) var kvPairs = 4
+  @Option var vocab = 8192
+  @Option(name: .customLong("test-tasks"), help: "Extra test tasks as L:kv,L:kv (e.g. 128:8,256:16).")
+  var testTasks: String?
+  @Option(name: .customLong("train-examples")) var trainExamples = 10_000
+  @Option(name: .customLong("test-examples")) var testExamples = 1_000
+  @Option var batch = 32
+  @Option var epochs = 64
+  @Option var lr = 1e-3
+  @Option(name: .customLong("weight-decay")) var weightDecay = 0.1
+  @Option(name: .customLong("target-accuracy")) var targetAccuracy = 0.99
+  @Option var seed: UInt64 = 1
+  @Option(name: .customLong("data-seed")) var dataSeed: UInt64 = 123
+  @Option var threads = ProcessInfo.processInfo.activeProcessorCount
+  @Option(help: "Run name (default: mqar-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>).") var name: String?
+  @Flag(name: .customLong("replace-unfinished"), help: "Delete an earlier killed or failed run of the same name first.")
+  var replaceUnfinished = false
+  @Option(help: "Registry file (default: $ZOO_DB or ./zoo.db).") var db: String?
+  @Flag(help: "Plain log lines instead of a redrawn progress bar.") var plain = false
+
+  func run() throws {
+    Compute.useFastBLASKernels()
+    Interrupt.install()
+    Compute.setThreads(threads)
+    do {
+      let kernels = kernelSize.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+      let task = MQARConfig(vocabSize: vocab, seqLen: seqLen, numKVPairs: kvPairs)
+      var tasks = [task]
+      if let testTasks {
+        for item in testTasks.split(separator: ",") {
+          let parts = item.split(separator: ":").compactMap { Int($0) }
+          guard parts.count == 2 else { throw ValidationError("--test-tasks wants L:kv pairs, got '\(item)'") }
+          tasks.append(MQARConfig(vocabSize: vocab, seqLen: parts[0], numKVPairs: parts[1]))
+        }
+      }
+      let longest = tasks.map(\.seqLen).max()!
+      let config = MQARTrainingConfig(
+        model: ModelConfig(
+          mixer: mixer, dModel: dModel, layers: layers, vocabSize: vocab, maxPositions: longest, heads: heads,
+          hiddenMult: 4, kernelSizes: kernels.isEmpty ? [3, -1] : kernels, lMax: longest),
+        data: task, testTasks: tasks, trainExamples: trainExamples, testExamples: testExamples, batch: batch,
+        epochs: epochs, learningRate: lr, weightDecay: weightDecay, targetAccuracy: targetAccuracy, seed: seed,
+        dataSeed: dataSeed)
+      try config.validate()
+      let runName = name ?? MQARSweep.Point(mixer: mixer, dModel: dModel, learningRate: lr, task: .init(seqLen: seqLen, numKVPairs: kvPairs)).runName(sweep: "mqar")
+      let registry = try Registry(path: Registry.resolvePath(db))
+      if let existing = try registry.run(named: runName) {
+        guard replaceUnfinished, existing.status != .finished, existing.status != .running else {
+          throw TrackerError.duplicateRun(runName)
+        }
+        try registry.deleteRun(named: runName)
+      }
+      var trainer = MQARTrainer(config: config, name: runName, tracker: registry)
+      if plain { trainer.progressOnTerminal = false }
+      let result = try trainer.run()
+      var table = TextTable(header: ["run", "epochs", "accuracy", "best", "test loss", "s/epoch", "tok/s"])
+      table.append([
+        runName, String(result.epochs), String(format: "%.4f", result.accuracy), String(format: "%.4f", result.bestAccuracy),
+        String(format: "%.4f", result.testLoss), String(format: "%.2f", result.secondsPerEpoch),
+        String(format: "%.0f", result.tokensPerSecond),
+      ])
+      print(table.render(), terminator: "")
+      if result.sliceAccuracy.count > 1 {
+        for (slice, accuracy) in result.sliceAccuracy.sorted(by: { $0.key < $1.key }) {
+          print(String(format: "  %@: %.4f", slice, accuracy))
+        }
+      }
+    } catch {
+      throw failure(error)
+    }
+  }
+}
