@@ -22,6 +22,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
   public var kernelSizes: [Int]
   /// Longest sequence the convolution filters are made for.
   public var lMax: Int
+  /// Sliding-window attention: how many positions (itself included) each token sees.
+  public var windowSize: Int
+  /// Based: dimension of the projected queries and keys fed to the Taylor feature map.
+  public var featureDim: Int
 
   enum CodingKeys: String, CodingKey {
     case mixer
@@ -33,12 +37,15 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     case hiddenMult = "hidden_mult"
     case kernelSizes = "kernel_size"
     case lMax = "l_max"
+    case windowSize = "window_size"
+    case featureDim = "feature_dim"
   }
 
   /// A configuration; defaults are Zoology's small LM.
   public init(
     mixer: String = "attention", dModel: Int = 128, layers: Int = 2, vocabSize: Int = 50257, maxPositions: Int = 256,
-    heads: Int = 1, hiddenMult: Int = 4, kernelSizes: [Int] = [3, -1], lMax: Int? = nil
+    heads: Int = 1, hiddenMult: Int = 4, kernelSizes: [Int] = [3, -1], lMax: Int? = nil, windowSize: Int = 64,
+    featureDim: Int = 16
   ) {
     self.mixer = mixer
     self.dModel = dModel
@@ -49,6 +56,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     self.hiddenMult = hiddenMult
     self.kernelSizes = kernelSizes
     self.lMax = lMax ?? max(maxPositions, 1)
+    self.windowSize = windowSize
+    self.featureDim = featureDim
   }
 
   /// The kernel size of layer `layer`.
@@ -74,6 +83,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
       throw fail("kernel sizes must be positive or -1 (implicit long convolution), got \(kernelSizes)")
     }
     if lMax < 1 { throw fail("l_max must be positive") }
+    if windowSize < 1 { throw fail("window_size must be positive") }
+    if featureDim < 1 { throw fail("feature_dim must be positive") }
     guard MixerRegistry.names.contains(mixer) else {
       throw fail("unknown mixer '\(mixer)' (known: \(MixerRegistry.names.joined(separator: ", ")))")
     }

@@ -30,6 +30,10 @@ struct MQARCommand: ParsableCommand {
   @Option(name: .customLong("seq-len")) var seqLen = 64
   @Option(name: .customLong("kv-pairs")) var kvPairs = 4
   @Option var vocab = 8192
+  @Flag(
+    inversion: .prefixedNo,
+    help: "Fill non-query positions with random tokens (Zoology's random_non_queries; its basic.py default).")
+  var randomNonQueries = true
   @Option(name: .customLong("test-tasks"), help: "Extra test tasks as L:kv,L:kv (e.g. 128:8,256:16).")
   var testTasks: String?
   @Option(name: .customLong("train-examples")) var trainExamples = 10_000
@@ -54,13 +58,14 @@ struct MQARCommand: ParsableCommand {
     Compute.setThreads(threads)
     do {
       let kernels = kernelSize.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
-      let task = MQARConfig(vocabSize: vocab, seqLen: seqLen, numKVPairs: kvPairs)
+      let task = MQARConfig(vocabSize: vocab, seqLen: seqLen, numKVPairs: kvPairs, randomNonQueries: randomNonQueries)
       var tasks = [task]
       if let testTasks {
         for item in testTasks.split(separator: ",") {
           let parts = item.split(separator: ":").compactMap { Int($0) }
           guard parts.count == 2 else { throw ValidationError("--test-tasks wants L:kv pairs, got '\(item)'") }
-          tasks.append(MQARConfig(vocabSize: vocab, seqLen: parts[0], numKVPairs: parts[1]))
+          tasks.append(
+            MQARConfig(vocabSize: vocab, seqLen: parts[0], numKVPairs: parts[1], randomNonQueries: randomNonQueries))
         }
       }
       let longest = tasks.map(\.seqLen).max()!

@@ -1,17 +1,21 @@
 import ZooTensor
 
 /// Multi-head causal softmax attention (Zoology's `MHA`): one fused `Wqkv` projection with bias,
-/// scores scaled by 1/√head_dim, causal softmax, `out_proj` with bias.
+/// scores scaled by 1/√head_dim, causal softmax, `out_proj` with bias. With a window it is
+/// sliding-window attention (Zoology's `SlidingWindowAttention`): each token sees the last
+/// `window` positions, itself included.
 public final class AttentionMixer: SequenceMixer {
   let heads: Int
+  let window: Int?
   let wqkv: NamedParameter
   let bqkv: NamedParameter
   let wout: NamedParameter
   let bout: NamedParameter
 
-  public init(context: MixerContext) {
+  public init(context: MixerContext, window: Int? = nil) {
     let d = context.config.dModel
     heads = context.config.heads
+    self.window = window
     wqkv = NamedParameter("Wqkv.weight", [3 * d, d], std: context.std)
     bqkv = NamedParameter("Wqkv.bias", [3 * d], std: nil)
     wout = NamedParameter("out_proj.weight", [d, d], std: context.outputStd)
@@ -22,7 +26,7 @@ public final class AttentionMixer: SequenceMixer {
 
   public func forward(_ x: Tensor, tape: Tape) -> Tensor {
     let qkv = tape.linear(x, weight: wqkv.tensor, bias: bqkv.tensor)
-    let mixed = tape.causalSelfAttention(qkv, heads: heads)
+    let mixed = tape.causalSelfAttention(qkv, heads: heads, window: window)
     return tape.linear(mixed, weight: wout.tensor, bias: bout.tensor)
   }
 }

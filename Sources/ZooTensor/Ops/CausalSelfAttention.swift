@@ -3,11 +3,12 @@ import ZooSupport
 /// Multi-head causal softmax attention over packed `qkv` (`[batch, length, 3·d]`, as Zoology's
 /// `MHA` produces with one `Wqkv` projection): `softmax(Q·Kᵀ/√hd + causal mask) · V` per head.
 /// Forward saves the attention probabilities (`batch · heads · length²` floats) for backward.
+/// With a `window` w, position i attends to positions i−w+1 … i only (sliding-window attention).
 public enum CausalSelfAttention {
   /// Fills `out` (`[batch, length, d]`) and `probabilities` (`[batch, heads, length, length]`).
   public static func forward(
-    qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, out: UnsafeMutablePointer<Float>,
-    probabilities: UnsafeMutablePointer<Float>
+    qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, window: Int? = nil,
+    out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>
   ) {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
@@ -23,10 +24,13 @@ public enum CausalSelfAttention {
         let shared = UncheckedSendable(p)
         parallelFor(length, threads: Compute.threads) { i in
           let row = shared.value + i * length
-          let m = FastMath.max(row, count: i + 1)
-          let sum = FastMath.expShifted(row, count: i + 1, shift: m)
+          let first = window.map { max(0, i - $0 + 1) } ?? 0
+          let visible = row + first
+          let m = FastMath.max(visible, count: i + 1 - first)
+          let sum = FastMath.expShifted(visible, count: i + 1 - first, shift: m)
           let inv = 1 / sum
-          for j in 0...i { row[j] *= inv }
+          for j in 0..<first { row[j] = 0 }
+          for j in first...i { row[j] *= inv }
           for j in (i + 1)..<length { row[j] = 0 }
         }
         sgemm(
@@ -65,6 +69,7 @@ public enum CausalSelfAttention {
           let row = dS + i * length
           var dot: Float = 0
           for j in 0...i { dot += pr[j] * row[j] }
+          // Masked positions have probability 0, so they get no gradient.
           for j in 0...i { row[j] = pr[j] * (row[j] - dot) * scale }
           for j in (i + 1)..<length { row[j] = 0 }
         }
@@ -78,15 +83,15 @@ public enum CausalSelfAttention {
 
 extension Tape {
   /// Causal multi-head attention of packed `qkv` `[batch, length, 3·d]`; returns `[batch, length, d]`.
-  public func causalSelfAttention(_ qkv: Tensor, heads: Int) -> Tensor {
+  public func causalSelfAttention(_ qkv: Tensor, heads: Int, window: Int? = nil) -> Tensor {
     let (batch, length) = (qkv.shape[0], qkv.shape[1])
     let d = qkv.shape[2] / 3
     precondition(qkv.shape[2] == 3 * d && d % heads == 0, "attention: qkv \(qkv.shape) with \(heads) heads")
     let out = Tensor(zeros: [batch, length, d], requiresGrad: true)
     let probabilities = Tensor(zeros: [batch, heads, length, length])
     CausalSelfAttention.forward(
-      qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads, out: out.value.baseAddress!,
-      probabilities: probabilities.value.baseAddress!)
+      qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads, window: window,
+      out: out.value.baseAddress!, probabilities: probabilities.value.baseAddress!)
     record {
       guard qkv.requiresGrad else { return }
       let scratch = Tensor(zeros: [length, length])

@@ -1,0 +1,124 @@
+import Foundation
+import Testing
+import ZooSupport
+import ZooTensor
+
+@testable import ZooModel
+
+/// A mixer of `name` at a small size, with its parameters randomized (not the zero biases of
+/// initialization, so every path carries gradient).
+func smallMixer(_ name: String, layer: Int = 1) -> any SequenceMixer {
+  let config = ModelConfig(
+    mixer: name, dModel: 8, layers: 2, vocabSize: 11, maxPositions: 12, heads: 2, kernelSizes: [3, -1], lMax: 12,
+    windowSize: 4, featureDim: 4)
+  let mixer = MixerRegistry.make(name, context: MixerContext(config: config, layer: layer, std: 0.3, outputStd: 0.3))
+  var rng = SplitMix64(seed: UInt64(layer * 31 + name.count))
+  for p in mixer.parameters { for i in 0..<p.tensor.count { p.tensor.value[i] = Float(rng.nextGaussian()) * 0.3 } }
+  return mixer
+}
+
+func randomInput(batch: Int, length: Int, seed: UInt64) -> Tensor {
+  var rng = SplitMix64(seed: seed)
+  let x = Tensor(zeros: [batch, length, 8], requiresGrad: true)
+  for i in 0..<x.count { x.value[i] = Float(rng.nextGaussian()) }
+  return x
+}
+
+/// Every mixer (and BaseConv with both kernel kinds) under one contract.
+let contractCases: [(String, Int)] = [
+  ("attention", 0), ("sliding_window_attention", 0), ("base_conv", 0), ("base_conv", 1), ("based", 0),
+]
+
+@Suite struct MixerContractTests {
+  @Test(arguments: contractCases)
+  func shapeCausalityAndBatchIndependence(name: String, layer: Int) {
+    let mixer = smallMixer(name, layer: layer)
+    let x = randomInput(batch: 2, length: 12, seed: 1)
+    let y = mixer.forward(x, tape: Tape(recording: false))
+    #expect(y.shape == [2, 12, 8])
+    #expect(y.array.allSatisfy { $0.isFinite })
+    // Changing token t changes no output before t (up to FFT rounding for the long convolution).
+    for t in [3, 7, 11] {
+      let changed = Tensor(x.array, shape: x.shape, requiresGrad: true)
+      for c in 0..<8 { changed.value[(0 * 12 + t) * 8 + c] += 1.5 }
+      let y2 = mixer.forward(changed, tape: Tape(recording: false))
+      var leak: Float = 0
+      for s in 0..<t { for c in 0..<8 { leak = max(leak, abs(y2.value[s * 8 + c] - y.value[s * 8 + c])) } }
+      #expect(leak < 1e-5, "\(name): position \(t) changed earlier outputs by \(leak)")
+      var moved: Float = 0
+      for c in 0..<8 { moved = max(moved, abs(y2.value[t * 8 + c] - y.value[t * 8 + c])) }
+      #expect(moved > 1e-4, "\(name): position \(t) does not depend on its own input")
+      // Batch element 1 is untouched.
+      #expect(Array(y2.value[(12 * 8)...]) == Array(y.value[(12 * 8)...]))
+    }
+  }
+
+  @Test(arguments: contractCases)
+  func gradientsMatchFiniteDifferences(name: String, layer: Int) {
+    let mixer = smallMixer(name, layer: layer)
+    let x = randomInput(batch: 2, length: 6, seed: 2)
+    let inputs = [x] + mixer.parameters.map(\.tensor)
+    var rng = SplitMix64(seed: 3)
+    let r = (0..<(2 * 6 * 8)).map { _ in rng.nextGaussian() }
+    func loss() -> Double {
+      let y = mixer.forward(x, tape: Tape(recording: false))
+      return (0..<y.count).reduce(0.0) { $0 + Double(y.value[$1]) * r[$1] }
+    }
+    // A small step: the implicit filter's ReLU has kinks a large step could straddle.
+    let mismatches = GradientCheck.check(inputs: inputs, step: 1e-3, absolute: 3e-3, relative: 2e-2, maxPerTensor: 24, loss: loss) {
+      for t in inputs { t.zeroGrad() }
+      let tape = Tape()
+      let y = mixer.forward(x, tape: tape)
+      for i in 0..<y.count { y.grad[i] = Float(r[i]) }
+      tape.backward()
+      return inputs.map(\.gradArray)
+    }
+    #expect(mismatches.isEmpty, "\(name): \(mismatches.prefix(5))")
+  }
+
+  @Test(arguments: contractCases)
+  func sameOutputAndGradientsWithOneAndTwoThreads(name: String, layer: Int) {
+    var results: [([Float], [[Float]])] = []
+    for threads in [1, 2] {
+      Compute.setThreads(threads)
+      let mixer = smallMixer(name, layer: layer)
+      let x = randomInput(batch: 3, length: 12, seed: 4)
+      let tape = Tape()
+      let y = mixer.forward(x, tape: tape)
+      for i in 0..<y.count { y.grad[i] = Float(i % 7) - 3 }
+      tape.backward()
+      results.append((y.array, [x.gradArray] + mixer.parameters.map(\.tensor.gradArray)))
+    }
+    Compute.setThreads(1)
+    #expect(results[0].0 == results[1].0)
+    #expect(results[0].1 == results[1].1)
+  }
+
+  /// Based's quadratic (training) view equals its recurrent (linear-time) view.
+  @Test func basedQuadraticAndRecurrentViewsAgree() {
+    var rng = SplitMix64(seed: 9)
+    let (batch, length, heads, f, d) = (2, 10, 2, 3, 8)
+    let q = Tensor((0..<(batch * length * heads * f)).map { _ in Float(rng.nextGaussian()) }, shape: [batch, length, heads * f])
+    let k = Tensor((0..<(batch * length * heads * f)).map { _ in Float(rng.nextGaussian()) }, shape: [batch, length, heads * f])
+    let v = Tensor((0..<(batch * length * d)).map { _ in Float(rng.nextGaussian()) }, shape: [batch, length, d])
+    let quadratic = Tape(recording: false).taylorLinearAttention(q: q, k: k, v: v, heads: heads, featureDim: f)
+    let recurrent = Tensor(zeros: [batch, length, d])
+    TaylorLinearAttention.recurrent(
+      q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, heads: heads,
+      featureDim: f, d: d, out: recurrent.value.baseAddress!)
+    let worst = zip(quadratic.array, recurrent.array).map { abs($0 - $1) }.max()!
+    #expect(worst < 1e-5, "max difference \(worst)")
+  }
+
+  @Test func slidingWindowSeesOnlyItsWindow() {
+    let mixer = smallMixer("sliding_window_attention")
+    let x = randomInput(batch: 1, length: 12, seed: 5)
+    let y = mixer.forward(x, tape: Tape(recording: false))
+    // Window 4: output 10 sees inputs 7...10, so changing input 6 leaves it unchanged.
+    let changed = Tensor(x.array, shape: x.shape)
+    for c in 0..<8 { changed.value[6 * 8 + c] += 2 }
+    let y2 = mixer.forward(changed, tape: Tape(recording: false))
+    #expect(Array(y2.value[(10 * 8)..<(11 * 8)]) == Array(y.value[(10 * 8)..<(11 * 8)]))
+    #expect(Array(y2.value[(9 * 8)..<(10 * 8)]) != Array(y.value[(9 * 8)..<(10 * 8)]))
+  }
+}
