@@ -27,6 +27,13 @@ public enum Compute {
 }
 
 extension Compute {
+  /// Keeps freed memory in the heap (glibc otherwise maps and unmaps every block above 128 KiB,
+  /// and each training step's activations would be page-faulted in afresh). Call once at start.
+  public static func keepFreedMemory() {
+    _ = glibcMallopt(-3, 1 << 30)  // M_MMAP_THRESHOLD
+    _ = glibcMallopt(-1, 1 << 30)  // M_TRIM_THRESHOLD
+  }
+
   /// OpenBLAS picks its kernels from the CPU model at load time and falls back to its slowest
   /// x86-64 kernels (`Prescott`, SSE3) for models it does not know, as on these virtual machines
   /// ("Intel Xeon Processor"), costing about 4× in GEMM. The choice can only be changed before the
@@ -53,3 +60,7 @@ extension Compute {
     execv("/proc/self/exe", CommandLine.unsafeArgv)  // returns only on failure: go on as we are
   }
 }
+
+/// glibc's `mallopt` (declared in `<malloc.h>`, which the Glibc module does not import).
+@_silgen_name("mallopt")
+private func glibcMallopt(_ parameter: Int32, _ value: Int32) -> Int32

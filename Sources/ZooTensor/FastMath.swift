@@ -4,7 +4,9 @@
 public enum FastMath {
   @inline(__always)
   public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-    let clamped = x.clamped(lowerBound: SIMD8(repeating: -87.3), upperBound: SIMD8(repeating: 88.3))
+    // Clamp with comparisons (SIMD `clamped` is not specialized and costs a call per vector).
+    var clamped = x.replacing(with: -87.3, where: x .< -87.3)
+    clamped = clamped.replacing(with: 88.3, where: clamped .> 88.3)
     // Round x·log2(e) to the nearest integer with the 1.5·2^23 trick: the integer lands in the
     // low mantissa bits, readable without a (slow, generic) float-to-int conversion.
     let magic = SIMD8<Float>(repeating: 12_582_912)

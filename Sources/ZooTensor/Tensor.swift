@@ -23,6 +23,16 @@ public final class Tensor: @unchecked Sendable {
     self.requiresGrad = requiresGrad
   }
 
+  /// A tensor of `shape` whose values the caller overwrites entirely before reading them (ops'
+  /// outputs: skips zeroing memory that is about to be written).
+  public init(uninitialized shape: [Int], requiresGrad: Bool = false) {
+    precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in \(shape)")
+    self.shape = shape
+    count = shape.reduce(1, *)
+    value = .allocate(capacity: max(count, 1))
+    self.requiresGrad = requiresGrad
+  }
+
   /// A tensor holding `values` with `shape`.
   public convenience init(_ values: [Float], shape: [Int], requiresGrad: Bool = false) {
     self.init(zeros: shape, requiresGrad: requiresGrad)

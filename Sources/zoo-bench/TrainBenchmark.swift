@@ -32,6 +32,7 @@ struct TrainBenchmark: ParsableCommand {
 
   func run() throws {
     Compute.useFastBLASKernels()
+    Compute.keepFreedMemory()
     Compute.setThreads(threads)
     let model = try LanguageModel(
       config: ModelConfig(mixer: mixer, dModel: dModel, layers: layers, vocabSize: vocab, maxPositions: seqLen), seed: 123)

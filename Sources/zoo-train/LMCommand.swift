@@ -68,6 +68,7 @@ struct LMCommand: ParsableCommand {
 
   func run() throws {
     Compute.useFastBLASKernels()
+    Compute.keepFreedMemory()
     Interrupt.install()
     Compute.setThreads(threads)
     do {

@@ -54,6 +54,7 @@ struct MQARCommand: ParsableCommand {
 
   func run() throws {
     Compute.useFastBLASKernels()
+    Compute.keepFreedMemory()
     Interrupt.install()
     Compute.setThreads(threads)
     do {

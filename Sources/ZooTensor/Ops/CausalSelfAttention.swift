@@ -13,8 +13,11 @@ public enum CausalSelfAttention {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
-    for b in 0..<batch {
-      for h in 0..<heads {
+    // One (batch, head) item per task; inside an item everything runs on its thread.
+    parallelFor(batch * heads, threads: Compute.threads) { item in
+      do {
+        let b = item / heads
+        let h = item % heads
         let q = qkv + b * length * ld + h * hd
         let k = q + d
         let v = q + 2 * d
@@ -22,7 +25,7 @@ public enum CausalSelfAttention {
         // Scores: only j <= i are used; the upper triangle is overwritten by the softmax.
         sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q, lda: ld, k, ldb: ld, beta: 0, p, ldc: length)
         let shared = UncheckedSendable(p)
-        parallelFor(length, threads: Compute.threads) { i in
+        for i in 0..<length {
           let row = shared.value + i * length
           let first = window.map { max(0, i - $0 + 1) } ?? 0
           let visible = row + first
@@ -40,16 +43,21 @@ public enum CausalSelfAttention {
     }
   }
 
-  /// Adds the gradient of `qkv` into `dqkv`, given `dOut`. `scratch` holds `length²` floats.
+  /// Adds the gradient of `qkv` into `dqkv`, given `dOut`.
   public static func backward(
     qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, probabilities: UnsafePointer<Float>,
-    dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>
   ) {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
-    for b in 0..<batch {
-      for h in 0..<heads {
+    // One (batch, head) item per task; inside an item everything runs on its thread.
+    parallelFor(batch * heads, threads: Compute.threads) { item in
+      do {
+        let b = item / heads
+        let h = item % heads
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
+        defer { scratch.deallocate() }
         let q = qkv + b * length * ld + h * hd
         let k = q + d
         let v = q + 2 * d
@@ -63,7 +71,7 @@ public enum CausalSelfAttention {
         sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v, ldb: ld, beta: 0, scratch, ldc: length)
         // dS = P ⊙ (dP − Σ_j P·dP) · scale, causal part only.
         let shared = UncheckedSendable((p, scratch))
-        parallelFor(length, threads: Compute.threads) { i in
+        for i in 0..<length {
           let (p, dS) = shared.value
           let pr = p + i * length
           let row = dS + i * length
@@ -87,18 +95,16 @@ extension Tape {
     let (batch, length) = (qkv.shape[0], qkv.shape[1])
     let d = qkv.shape[2] / 3
     precondition(qkv.shape[2] == 3 * d && d % heads == 0, "attention: qkv \(qkv.shape) with \(heads) heads")
-    let out = Tensor(zeros: [batch, length, d], requiresGrad: true)
-    let probabilities = Tensor(zeros: [batch, heads, length, length])
+    let out = Tensor(uninitialized: [batch, length, d], requiresGrad: true)
+    let probabilities = Tensor(uninitialized: [batch, heads, length, length])
     CausalSelfAttention.forward(
       qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads, window: window,
       out: out.value.baseAddress!, probabilities: probabilities.value.baseAddress!)
     record {
       guard qkv.requiresGrad else { return }
-      let scratch = Tensor(zeros: [length, length])
       CausalSelfAttention.backward(
         qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads,
-        probabilities: probabilities.value.baseAddress!, dOut: out.grad.baseAddress!, dqkv: qkv.grad.baseAddress!,
-        scratch: scratch.value.baseAddress!)
+        probabilities: probabilities.value.baseAddress!, dOut: out.grad.baseAddress!, dqkv: qkv.grad.baseAddress!)
     }
     return out
   }

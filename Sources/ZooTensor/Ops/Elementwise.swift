@@ -3,7 +3,7 @@ extension Tape {
   /// `a + b`.
   public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
-    let y = Tensor(zeros: a.shape, requiresGrad: true)
+    let y = Tensor(uninitialized: a.shape, requiresGrad: true)
     for i in 0..<a.count { y.value[i] = a.value[i] + b.value[i] }
     record {
       let g = y.grad
@@ -16,7 +16,7 @@ extension Tape {
   /// `a ⊙ b`.
   public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape == b.shape, "multiply: \(a.shape) vs \(b.shape)")
-    let y = Tensor(zeros: a.shape, requiresGrad: true)
+    let y = Tensor(uninitialized: a.shape, requiresGrad: true)
     for i in 0..<a.count { y.value[i] = a.value[i] * b.value[i] }
     record {
       let g = y.grad

@@ -6,7 +6,7 @@ extension Tape {
     let d = table.shape[1]
     precondition(ids.count == batch * length, "embedding: \(ids.count) ids for \(batch)×\(length)")
     if let positions { precondition(positions.shape[0] >= length && positions.shape[1] == d, "embedding: positions \(positions.shape) for length \(length)") }
-    let y = Tensor(zeros: [batch, length, d], requiresGrad: true)
+    let y = Tensor(uninitialized: [batch, length, d], requiresGrad: true)
     let vocab = table.shape[0]
     for (n, id) in ids.enumerated() {
       precondition(id >= 0 && Int(id) < vocab, "embedding: id \(id) outside the vocabulary (\(vocab))")

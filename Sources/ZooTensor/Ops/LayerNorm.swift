@@ -79,8 +79,8 @@ extension Tape {
   public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e-5) -> Tensor {
     let width = x.lastDimension
     let rows = x.rows
-    let y = Tensor(zeros: x.shape, requiresGrad: true)
-    let stats = Tensor(zeros: [2, rows])
+    let y = Tensor(uninitialized: x.shape, requiresGrad: true)
+    let stats = Tensor(uninitialized: [2, rows])
     let mean = stats.value.baseAddress!
     let rstd = mean + rows
     LayerNorm.forward(

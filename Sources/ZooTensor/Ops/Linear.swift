@@ -46,7 +46,7 @@ extension Tape {
     let inFeatures = x.lastDimension
     let outFeatures = weight.shape[0]
     precondition(weight.shape == [outFeatures, inFeatures], "linear: weight \(weight.shape) for input \(x.shape)")
-    let y = Tensor(zeros: Array(x.shape.dropLast()) + [outFeatures], requiresGrad: true)
+    let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [outFeatures], requiresGrad: true)
     Linear.forward(
       x.value.baseAddress!, rows: x.rows, inFeatures: inFeatures, weight: weight.value.baseAddress!,
       bias: bias?.value.baseAddress, outFeatures: outFeatures, into: y.value.baseAddress!)

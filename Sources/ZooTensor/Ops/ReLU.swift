@@ -2,7 +2,7 @@
 extension Tape {
   /// ReLU.
   public func relu(_ x: Tensor) -> Tensor {
-    let y = Tensor(zeros: x.shape, requiresGrad: true)
+    let y = Tensor(uninitialized: x.shape, requiresGrad: true)
     for i in 0..<x.count { y.value[i] = max(x.value[i], 0) }
     record {
       guard x.requiresGrad else { return }

@@ -69,7 +69,7 @@ extension Tape {
     let (batch, length, d) = (x.shape[0], x.shape[1], x.shape[2])
     let kernel = weight.shape.last!
     precondition(weight.count == d * kernel && bias.count == d, "short convolution: weight \(weight.shape) for \(x.shape)")
-    let y = Tensor(zeros: x.shape, requiresGrad: true)
+    let y = Tensor(uninitialized: x.shape, requiresGrad: true)
     ShortConvolution.forward(
       x.value.baseAddress!, batch: batch, length: length, d: d, weight: weight.value.baseAddress!, kernel: kernel,
       bias: bias.value.baseAddress!, into: y.value.baseAddress!)

@@ -20,8 +20,11 @@ public enum TaylorLinearAttention {
     let hd = d / heads
     let ldq = heads * f
     let scale = 1 / Float(f).squareRoot()
-    for b in 0..<batch {
-      for h in 0..<heads {
+    // One (batch, head) item per task; inside an item everything runs on its thread.
+    parallelFor(batch * heads, threads: Compute.threads) { item in
+      do {
+        let b = item / heads
+        let h = item % heads
         let qh = q + b * length * ldq + h * f
         let kh = k + b * length * ldq + h * f
         let vh = v + b * length * d + h * hd
@@ -31,7 +34,7 @@ public enum TaylorLinearAttention {
         let z = normalizers + index * length
         sgemm(transposeA: false, transposeB: true, m: length, n: length, k: f, alpha: scale, qh, lda: ldq, kh, ldb: ldq, beta: 0, s, ldc: length)
         let shared = UncheckedSendable((s, p, z))
-        parallelFor(length, threads: Compute.threads) { i in
+        for i in 0..<length {
           let (s, p, z) = shared.value
           var total: Float = 0
           for j in 0...i {
@@ -50,18 +53,23 @@ public enum TaylorLinearAttention {
     }
   }
 
-  /// Adds the gradients of `q`, `k`, `v`. `scratch` holds `length²` floats.
+  /// Adds the gradients of `q`, `k`, `v`.
   public static func backward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, length: Int, heads: Int,
     featureDim f: Int, d: Int, weights: UnsafePointer<Float>, scores: UnsafePointer<Float>,
     normalizers: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>,
-    dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>
   ) {
     let hd = d / heads
     let ldq = heads * f
     let scale = 1 / Float(f).squareRoot()
-    for b in 0..<batch {
-      for h in 0..<heads {
+    // One (batch, head) item per task; inside an item everything runs on its thread.
+    parallelFor(batch * heads, threads: Compute.threads) { item in
+      do {
+        let b = item / heads
+        let h = item % heads
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
+        defer { scratch.deallocate() }
         let index = b * heads + h
         let p = weights + index * length * length
         let s = scores + index * length * length
@@ -72,7 +80,7 @@ public enum TaylorLinearAttention {
         sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v + b * length * d + h * hd, ldb: d, beta: 0, scratch, ldc: length)
         // dA = (dP − Σ_j P·dP) / z ; ds = dA·(1 + s) · scale
         let shared = UncheckedSendable((p, s, z, scratch))
-        parallelFor(length, threads: Compute.threads) { i in
+        for i in 0..<length {
           let (p, s, z, g) = shared.value
           var dot: Float = 0
           for j in 0...i { dot += p[i * length + j] * g[i * length + j] }
@@ -106,8 +114,11 @@ public enum TaylorLinearAttention {
     let hd = d / heads
     let ldq = heads * f
     let dimension = 1 + f + f * f
-    for b in 0..<batch {
-      for h in 0..<heads {
+    // One (batch, head) item per task; inside an item everything runs on its thread.
+    parallelFor(batch * heads, threads: Compute.threads) { item in
+      do {
+        let b = item / heads
+        let h = item % heads
         var state = [Double](repeating: 0, count: dimension * hd)
         var normalizer = [Double](repeating: 0, count: dimension)
         for t in 0..<length {
@@ -145,12 +156,11 @@ extension Tape {
       featureDim: f, d: d, out: out.value.baseAddress!, weights: weights.value.baseAddress!,
       scores: scores.value.baseAddress!, normalizers: normalizers.value.baseAddress!)
     record {
-      let scratch = Tensor(zeros: [length, length])
       TaylorLinearAttention.backward(
         q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length,
         heads: heads, featureDim: f, d: d, weights: weights.value.baseAddress!, scores: scores.value.baseAddress!,
         normalizers: normalizers.value.baseAddress!, dOut: out.grad.baseAddress!, dq: q.grad.baseAddress!,
-        dk: k.grad.baseAddress!, dv: v.grad.baseAddress!, scratch: scratch.value.baseAddress!)
+        dk: k.grad.baseAddress!, dv: v.grad.baseAddress!)
     }
     return out
   }

@@ -6,7 +6,7 @@ extension Tape {
     let m = x.shape[x.shape.count - 2]
     let n = x.shape[x.shape.count - 1]
     let batches = x.count / max(1, m * n)
-    let y = Tensor(zeros: Array(x.shape.dropLast(2)) + [n, m], requiresGrad: true)
+    let y = Tensor(uninitialized: Array(x.shape.dropLast(2)) + [n, m], requiresGrad: true)
     Transpose.apply(x.value.baseAddress!, batches: batches, m: m, n: n, into: y.value.baseAddress!, accumulate: false)
     record {
       guard x.requiresGrad else { return }
