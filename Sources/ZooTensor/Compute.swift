@@ -15,6 +15,11 @@ public enum Compute {
   /// Threads used by kernels.
   public static var threads: Int { current.load(ordering: .relaxed) }
 
+  /// Threads worth using for `work` elementwise operations: waking a second thread costs about
+  /// as much as a few tens of thousands of simple operations, so small work stays on one thread.
+  /// (Only the speed changes: results do not depend on the thread count.)
+  public static func threads(forWork work: Int) -> Int { work < 65_536 ? 1 : threads }
+
   /// The OpenBLAS kernel family in use (e.g. `SkylakeX`, `Haswell`, `Prescott`).
   public static var blasCore: String { String(cString: openblas_get_corename()) }
 

@@ -10,7 +10,7 @@ public enum LayerNorm {
     rstd: UnsafeMutablePointer<Float>
   ) {
     let shared = UncheckedSendable((x, y, mean, rstd, weight, bias))
-    parallelFor(rows, threads: Compute.threads) { r in
+    parallelFor(rows, threads: Compute.threads(forWork: rows * width)) { r in
       let (x, y, mean, rstd, weight, bias) = shared.value
       let row = x + r * width
       var m: Float = 0
@@ -38,7 +38,7 @@ public enum LayerNorm {
   ) {
     if let dx {
       let shared = UncheckedSendable((x, dx, dy, mean, rstd, weight))
-      parallelFor(rows, threads: Compute.threads) { r in
+      parallelFor(rows, threads: Compute.threads(forWork: rows * width)) { r in
         let (x, dx, dy, mean, rstd, weight) = shared.value
         let row = x + r * width
         let g = dy + r * width

@@ -57,7 +57,7 @@ public final class AdamW {
         secondMoments[index].withUnsafeMutableBufferPointer { v in
           let shared = UncheckedSendable((m, v, g, value))
           let blocks = (p.count + 8191) / 8192
-          parallelFor(blocks, threads: Compute.threads) { b in
+          parallelFor(blocks, threads: Compute.threads(forWork: p.count)) { b in
             let (m, v, g, value) = shared.value
             for i in (b * 8192)..<min(p.count, (b + 1) * 8192) {
               value[i] *= decay
