@@ -197,6 +197,17 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
     return RegistryRun(registry: self, id: id, name: name)
   }
 
+  /// Records one `zoo-analyze` invocation: its subcommand, settings and the files it wrote.
+  public func recordAnalysis(command: String, arguments: [String: String], outputs: [String]) throws {
+    let args = "{" + arguments.keys.sorted().map { "\(jsonString($0)):\(jsonString(arguments[$0]!))" }.joined(separator: ",") + "}"
+    let files = "[" + outputs.map { jsonString(URL(fileURLWithPath: $0).standardizedFileURL.path) }.joined(separator: ",") + "]"
+    try database.immediateTransaction {
+      try database.prepare(
+        "INSERT INTO analyses(command, arguments, outputs, created_at, host, zoo_version) VALUES (?, ?, ?, ?, ?, ?)"
+      ).run([.text(command), .text(args), .text(files), .text(Registry.now()), .text(ProcessIdentity.host), .text(zooVersion)])
+    }
+  }
+
   // MARK: Reading
 
   private static let runColumns =

@@ -73,6 +73,20 @@ enum RegistrySchema {
       );
       CREATE INDEX artifacts_run ON artifacts(run_id);
       """
-    )
+    ),
+    (
+      2, "analyses",
+      """
+      CREATE TABLE analyses (
+        id          INTEGER PRIMARY KEY,
+        command     TEXT NOT NULL,     -- zoo-analyze subcommand: gap, bigrams, mqar
+        arguments   TEXT NOT NULL,     -- JSON object of its settings (runs, baseline, context, ...)
+        outputs     TEXT NOT NULL,     -- JSON list of the files it wrote
+        created_at  TEXT NOT NULL,
+        host        TEXT NOT NULL,
+        zoo_version TEXT NOT NULL
+      );
+      """
+    ),
   ]
 }

@@ -22,6 +22,15 @@ struct ZooAnalyzeCommand: ParsableCommand {
 
 extension ARContext: ExpressibleByArgument {}
 
+/// Records a finished analysis in the registry (a failure to do so is only a warning).
+func recordAnalysis(db: String?, command: String, arguments: [String: String], outputs: [String]) {
+  do {
+    try Registry(path: Registry.resolvePath(db)).recordAnalysis(command: command, arguments: arguments, outputs: outputs)
+  } catch {
+    writeStandardError("zoo-analyze: warning: not recorded in the registry: \(error)\n")
+  }
+}
+
 /// Prints an error as one line and exits 1.
 func fail(_ error: any Error) -> ExitCode {
   writeStandardError("zoo-analyze: \(error)\n")
@@ -84,6 +93,12 @@ extension ZooAnalyzeCommand {
         print(report.textTable().render(), terminator: "")
         print("CSV files:")
         for file in files { print("  \(file)") }
+        recordAnalysis(
+          db: db, command: "gap",
+          arguments: [
+            "runs": names.joined(separator: ","), "baseline": baseline ?? names[0], "context": context.rawValue,
+            "tokens": tokenStore ?? "", "bigrams": bigrams ?? "",
+          ], outputs: files)
       } catch let error as ValidationError {
         throw fail(Message(error.message))
       } catch {
@@ -106,6 +121,7 @@ extension ZooAnalyzeCommand {
     @Option(help: "Memory budget for the counts, in MB.") var budgetMb = 512
     @Option(help: "Failure probability of the sketch bound (count-min mode).") var delta = 0.01
     @Flag(help: "Skip bigrams that span two documents (start with <|endoftext|>).") var withinDocuments = false
+    @Option(help: "Registry file (default: $ZOO_DB or ./zoo.db).") var db: String?
 
     func validate() throws {
       if train.isEmpty { throw ValidationError("give at least one store: --train STORE.h5...") }
@@ -128,6 +144,9 @@ extension ZooAnalyzeCommand {
           line += String(format: ", overcount <= %.3g * N with probability %.3g", epsilon, 1 - delta)
         }
         progress.finish(line)
+        recordAnalysis(
+          db: db, command: "bigrams",
+          arguments: ["train": train.joined(separator: ","), "budget_mb": String(budgetMb), "mode": header.mode], outputs: [out])
       } catch {
         throw fail(error)
       }
@@ -166,6 +185,7 @@ extension ZooAnalyzeCommand {
         let file = URL(fileURLWithPath: out).appendingPathComponent("mqar.csv").path
         try table.write(to: file)
         print("\(file): \(table.rows.count) runs")
+        recordAnalysis(db: db, command: "mqar", arguments: [:], outputs: [file])
       } catch {
         throw fail(error)
       }

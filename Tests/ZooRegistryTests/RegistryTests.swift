@@ -21,9 +21,12 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     _ = try Registry(path: path)
     let again = try Registry(path: path)
     let migrations = try again.query("SELECT version, name FROM zoo_migrations")
-    #expect(migrations.rows == [[.integer(1), .text("initial")]])
+    #expect(migrations.rows == [[.integer(1), .text("initial")], [.integer(2), .text("analyses")]])
     let tables = try again.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").rows.map { $0[0].shellText }
-    #expect(tables == ["artifacts", "datasets", "metric_summary", "metrics", "params", "runs", "zoo_migrations"])
+    #expect(tables == ["analyses", "artifacts", "datasets", "metric_summary", "metrics", "params", "runs", "zoo_migrations"])
+    try again.recordAnalysis(command: "gap", arguments: ["runs": "a,b", "context": "window"], outputs: ["out/gap.csv"])
+    let analysis = try again.query("SELECT command, arguments FROM analyses").rows
+    #expect(analysis == [[.text("gap"), .text("{\"context\":\"window\",\"runs\":\"a,b\"}")]])
     #expect(try again.query("PRAGMA journal_mode").rows == [[.text("wal")]])
   }
 
