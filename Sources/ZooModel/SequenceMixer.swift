@@ -49,6 +49,14 @@ public struct MixerContext {
   /// Zoology's init std for linear weights (0.02) and for output projections (0.02/√(2·layers)).
   public var std: Float
   public var outputStd: Float
+
+  /// A context for the mixer of block `layer`.
+  public init(config: ModelConfig, layer: Int, std: Float, outputStd: Float) {
+    self.config = config
+    self.layer = layer
+    self.std = std
+    self.outputStd = outputStd
+  }
 }
 
 /// Mixers by name.
