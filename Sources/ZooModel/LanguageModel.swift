@@ -94,6 +94,7 @@ public final class LanguageModel {
         p.tensor.value.update(repeating: value)
       }
     }
+    for block in blocks { (block.mixer as? HyenaMixer)?.initializePositions() }
   }
 
   /// Number of trainable values.

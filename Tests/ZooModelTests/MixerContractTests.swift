@@ -26,7 +26,7 @@ func randomInput(batch: Int, length: Int, seed: UInt64) -> Tensor {
 
 /// Every mixer (and BaseConv with both kernel kinds) under one contract.
 let contractCases: [(String, Int)] = [
-  ("attention", 0), ("sliding_window_attention", 0), ("base_conv", 0), ("base_conv", 1), ("based", 0),
+  ("attention", 0), ("sliding_window_attention", 0), ("base_conv", 0), ("base_conv", 1), ("based", 0), ("hyena", 0),
 ]
 
 @Suite struct MixerContractTests {

@@ -63,7 +63,8 @@ func model(from reference: TorchReference) throws -> LanguageModel {
     mixer: reference.string("mixer"), dModel: reference.int("d_model"), layers: reference.int("n_layers"),
     vocabSize: reference.int("vocab_size"), maxPositions: reference.int("max_position_embeddings"),
     heads: reference.int("num_heads"), hiddenMult: reference.int("hidden_mult"),
-    kernelSizes: reference.ints("kernel_size") ?? [3, -1], lMax: reference.int("l_max"))
+    kernelSizes: reference.ints("kernel_size") ?? [3, -1], lMax: reference.int("l_max"),
+    featureDim: max(1, reference.int("feature_dim")))
   let lm = try LanguageModel(config: config, seed: 0)
   for p in lm.parameters {
     let values = try #require(reference.tensor("param:" + p.name), "reference lacks \(p.name)")
@@ -78,7 +79,7 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
 @Suite struct TorchParityTests {
   /// Loss, per-token losses and every parameter gradient equal PyTorch's (float64 reference).
-  @Test(arguments: ["attention", "base_conv"])
+  @Test(arguments: ["attention", "base_conv", "hyena", "based"])
   func modelMatchesPyTorch(mixer: String) throws {
     let reference = try TorchReference(mixer)
     let lm = try model(from: reference)
