@@ -15,31 +15,28 @@ public enum CausalSelfAttention {
     let ld = 3 * d
     // One (batch, head) item per task; inside an item everything runs on its thread.
     parallelFor(batch * heads, threads: Compute.threads) { item in
-      do {
-        let b = item / heads
-        let h = item % heads
-        let q = qkv + b * length * ld + h * hd
-        let k = q + d
-        let v = q + 2 * d
-        let p = probabilities + (b * heads + h) * length * length
-        // Scores: only j <= i are used; the upper triangle is overwritten by the softmax.
-        sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q, lda: ld, k, ldb: ld, beta: 0, p, ldc: length)
-        let shared = UncheckedSendable(p)
-        for i in 0..<length {
-          let row = shared.value + i * length
-          let first = window.map { max(0, i - $0 + 1) } ?? 0
-          let visible = row + first
-          let m = FastMath.max(visible, count: i + 1 - first)
-          let sum = FastMath.expShifted(visible, count: i + 1 - first, shift: m)
-          let inv = 1 / sum
-          for j in 0..<first { row[j] = 0 }
-          for j in first...i { row[j] *= inv }
-          for j in (i + 1)..<length { row[j] = 0 }
-        }
-        sgemm(
-          transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, v, ldb: ld, beta: 0,
-          out + b * length * d + h * hd, ldc: d)
+      let b = item / heads
+      let h = item % heads
+      let q = qkv + b * length * ld + h * hd
+      let k = q + d
+      let v = q + 2 * d
+      let p = probabilities + (b * heads + h) * length * length
+      // Scores: only j <= i are used; the upper triangle is overwritten by the softmax.
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q, lda: ld, k, ldb: ld, beta: 0, p, ldc: length)
+      for i in 0..<length {
+        let row = p + i * length
+        let first = window.map { max(0, i - $0 + 1) } ?? 0
+        let visible = row + first
+        let m = FastMath.max(visible, count: i + 1 - first)
+        let sum = FastMath.expShifted(visible, count: i + 1 - first, shift: m)
+        let inv = 1 / sum
+        for j in 0..<first { row[j] = 0 }
+        for j in first...i { row[j] *= inv }
+        for j in (i + 1)..<length { row[j] = 0 }
       }
+      sgemm(
+        transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, v, ldb: ld, beta: 0,
+        out + b * length * d + h * hd, ldc: d)
     }
   }
 
@@ -53,38 +50,34 @@ public enum CausalSelfAttention {
     let ld = 3 * d
     // One (batch, head) item per task; inside an item everything runs on its thread.
     parallelFor(batch * heads, threads: Compute.threads) { item in
-      do {
-        let b = item / heads
-        let h = item % heads
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
-        defer { scratch.deallocate() }
-        let q = qkv + b * length * ld + h * hd
-        let k = q + d
-        let v = q + 2 * d
-        let dq = dqkv + b * length * ld + h * hd
-        let dk = dq + d
-        let dv = dq + 2 * d
-        let p = probabilities + (b * heads + h) * length * length
-        let dO = dOut + b * length * d + h * hd
-        // dV += Pᵀ · dO ; dP = dO · Vᵀ
-        sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dO, ldb: d, beta: 1, dv, ldc: ld)
-        sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v, ldb: ld, beta: 0, scratch, ldc: length)
-        // dS = P ⊙ (dP − Σ_j P·dP) · scale, causal part only.
-        let shared = UncheckedSendable((p, scratch))
-        for i in 0..<length {
-          let (p, dS) = shared.value
-          let pr = p + i * length
-          let row = dS + i * length
-          var dot: Float = 0
-          for j in 0...i { dot += pr[j] * row[j] }
-          // Masked positions have probability 0, so they get no gradient.
-          for j in 0...i { row[j] = pr[j] * (row[j] - dot) * scale }
-          for j in (i + 1)..<length { row[j] = 0 }
-        }
-        // dQ += dS · K ; dK += dSᵀ · Q
-        sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, k, ldb: ld, beta: 1, dq, ldc: ld)
-        sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, q, ldb: ld, beta: 1, dk, ldc: ld)
+      let b = item / heads
+      let h = item % heads
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
+      defer { scratch.deallocate() }
+      let q = qkv + b * length * ld + h * hd
+      let k = q + d
+      let v = q + 2 * d
+      let dq = dqkv + b * length * ld + h * hd
+      let dk = dq + d
+      let dv = dq + 2 * d
+      let p = probabilities + (b * heads + h) * length * length
+      let dO = dOut + b * length * d + h * hd
+      // dV += Pᵀ · dO ; dP = dO · Vᵀ
+      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dO, ldb: d, beta: 1, dv, ldc: ld)
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v, ldb: ld, beta: 0, scratch, ldc: length)
+      // dS = P ⊙ (dP − Σ_j P·dP) · scale, causal part only.
+      for i in 0..<length {
+        let pr = p + i * length
+        let row = scratch + i * length
+        var dot: Float = 0
+        for j in 0...i { dot += pr[j] * row[j] }
+        // Masked positions have probability 0, so they get no gradient.
+        for j in 0...i { row[j] = pr[j] * (row[j] - dot) * scale }
+        for j in (i + 1)..<length { row[j] = 0 }
       }
+      // dQ += dS · K ; dK += dSᵀ · Q
+      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, k, ldb: ld, beta: 1, dq, ldc: ld)
+      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, q, ldb: ld, beta: 1, dk, ldc: ld)
     }
   }
 }

@@ -22,34 +22,30 @@ public enum TaylorLinearAttention {
     let scale = 1 / Float(f).squareRoot()
     // One (batch, head) item per task; inside an item everything runs on its thread.
     parallelFor(batch * heads, threads: Compute.threads) { item in
-      do {
-        let b = item / heads
-        let h = item % heads
-        let qh = q + b * length * ldq + h * f
-        let kh = k + b * length * ldq + h * f
-        let vh = v + b * length * d + h * hd
-        let index = b * heads + h
-        let s = scores + index * length * length
-        let p = weights + index * length * length
-        let z = normalizers + index * length
-        sgemm(transposeA: false, transposeB: true, m: length, n: length, k: f, alpha: scale, qh, lda: ldq, kh, ldb: ldq, beta: 0, s, ldc: length)
-        let shared = UncheckedSendable((s, p, z))
-        for i in 0..<length {
-          let (s, p, z) = shared.value
-          var total: Float = 0
-          for j in 0...i {
-            let x = s[i * length + j]
-            let a = 1 + x + 0.5 * x * x
-            p[i * length + j] = a
-            total += a
-          }
-          total += epsilon
-          z[i] = total
-          for j in 0...i { p[i * length + j] /= total }
-          for j in (i + 1)..<length { p[i * length + j] = 0 }
+      let b = item / heads
+      let h = item % heads
+      let qh = q + b * length * ldq + h * f
+      let kh = k + b * length * ldq + h * f
+      let vh = v + b * length * d + h * hd
+      let index = b * heads + h
+      let s = scores + index * length * length
+      let p = weights + index * length * length
+      let z = normalizers + index * length
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: f, alpha: scale, qh, lda: ldq, kh, ldb: ldq, beta: 0, s, ldc: length)
+      for i in 0..<length {
+        var total: Float = 0
+        for j in 0...i {
+          let x = s[i * length + j]
+          let a = 1 + x + 0.5 * x * x
+          p[i * length + j] = a
+          total += a
         }
-        sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, vh, ldb: d, beta: 0, out + b * length * d + h * hd, ldc: d)
+        total += epsilon
+        z[i] = total
+        for j in 0...i { p[i * length + j] /= total }
+        for j in (i + 1)..<length { p[i * length + j] = 0 }
       }
+      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, vh, ldb: d, beta: 0, out + b * length * d + h * hd, ldc: d)
     }
   }
 
@@ -65,34 +61,30 @@ public enum TaylorLinearAttention {
     let scale = 1 / Float(f).squareRoot()
     // One (batch, head) item per task; inside an item everything runs on its thread.
     parallelFor(batch * heads, threads: Compute.threads) { item in
-      do {
-        let b = item / heads
-        let h = item % heads
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
-        defer { scratch.deallocate() }
-        let index = b * heads + h
-        let p = weights + index * length * length
-        let s = scores + index * length * length
-        let z = normalizers + index * length
-        let dO = dOut + b * length * d + h * hd
-        // dV += Pᵀ·dO ; dP = dO·Vᵀ
-        sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dO, ldb: d, beta: 1, dv + b * length * d + h * hd, ldc: d)
-        sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v + b * length * d + h * hd, ldb: d, beta: 0, scratch, ldc: length)
-        // dA = (dP − Σ_j P·dP) / z ; ds = dA·(1 + s) · scale
-        let shared = UncheckedSendable((p, s, z, scratch))
-        for i in 0..<length {
-          let (p, s, z, g) = shared.value
-          var dot: Float = 0
-          for j in 0...i { dot += p[i * length + j] * g[i * length + j] }
-          for j in 0...i {
-            let dA = (g[i * length + j] - dot) / z[i]
-            g[i * length + j] = dA * (1 + s[i * length + j]) * scale
-          }
-          for j in (i + 1)..<length { g[i * length + j] = 0 }
+      let b = item / heads
+      let h = item % heads
+      let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
+      defer { scratch.deallocate() }
+      let index = b * heads + h
+      let p = weights + index * length * length
+      let s = scores + index * length * length
+      let z = normalizers + index * length
+      let dO = dOut + b * length * d + h * hd
+      // dV += Pᵀ·dO ; dP = dO·Vᵀ
+      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dO, ldb: d, beta: 1, dv + b * length * d + h * hd, ldc: d)
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v + b * length * d + h * hd, ldb: d, beta: 0, scratch, ldc: length)
+      // dA = (dP − Σ_j P·dP) / z ; ds = dA·(1 + s) · scale
+      for i in 0..<length {
+        var dot: Float = 0
+        for j in 0...i { dot += p[i * length + j] * scratch[i * length + j] }
+        for j in 0...i {
+          let dA = (scratch[i * length + j] - dot) / z[i]
+          scratch[i * length + j] = dA * (1 + s[i * length + j]) * scale
         }
-        sgemm(transposeA: false, transposeB: false, m: length, n: f, k: length, scratch, lda: length, k + b * length * ldq + h * f, ldb: ldq, beta: 1, dq + b * length * ldq + h * f, ldc: ldq)
-        sgemm(transposeA: true, transposeB: false, m: length, n: f, k: length, scratch, lda: length, q + b * length * ldq + h * f, ldb: ldq, beta: 1, dk + b * length * ldq + h * f, ldc: ldq)
+        for j in (i + 1)..<length { scratch[i * length + j] = 0 }
       }
+      sgemm(transposeA: false, transposeB: false, m: length, n: f, k: length, scratch, lda: length, k + b * length * ldq + h * f, ldb: ldq, beta: 1, dq + b * length * ldq + h * f, ldc: ldq)
+      sgemm(transposeA: true, transposeB: false, m: length, n: f, k: length, scratch, lda: length, q + b * length * ldq + h * f, ldb: ldq, beta: 1, dk + b * length * ldq + h * f, ldc: ldq)
     }
   }
 
@@ -116,26 +108,24 @@ public enum TaylorLinearAttention {
     let dimension = 1 + f + f * f
     // One (batch, head) item per task; inside an item everything runs on its thread.
     parallelFor(batch * heads, threads: Compute.threads) { item in
-      do {
-        let b = item / heads
-        let h = item % heads
-        var state = [Double](repeating: 0, count: dimension * hd)
-        var normalizer = [Double](repeating: 0, count: dimension)
-        for t in 0..<length {
-          let phiK = featureMap(k + (b * length + t) * ldq + h * f, f: f)
-          let vt = v + (b * length + t) * d + h * hd
-          for a in 0..<dimension {
-            normalizer[a] += Double(phiK[a])
-            for e in 0..<hd { state[a * hd + e] += Double(phiK[a]) * Double(vt[e]) }
-          }
-          let phiQ = featureMap(q + (b * length + t) * ldq + h * f, f: f)
-          var denominator = Double(epsilon)
-          for a in 0..<dimension { denominator += Double(phiQ[a]) * normalizer[a] }
-          for e in 0..<hd {
-            var numerator = 0.0
-            for a in 0..<dimension { numerator += Double(phiQ[a]) * state[a * hd + e] }
-            out[(b * length + t) * d + h * hd + e] = Float(numerator / denominator)
-          }
+      let b = item / heads
+      let h = item % heads
+      var state = [Double](repeating: 0, count: dimension * hd)
+      var normalizer = [Double](repeating: 0, count: dimension)
+      for t in 0..<length {
+        let phiK = featureMap(k + (b * length + t) * ldq + h * f, f: f)
+        let vt = v + (b * length + t) * d + h * hd
+        for a in 0..<dimension {
+          normalizer[a] += Double(phiK[a])
+          for e in 0..<hd { state[a * hd + e] += Double(phiK[a]) * Double(vt[e]) }
+        }
+        let phiQ = featureMap(q + (b * length + t) * ldq + h * f, f: f)
+        var denominator = Double(epsilon)
+        for a in 0..<dimension { denominator += Double(phiQ[a]) * normalizer[a] }
+        for e in 0..<hd {
+          var numerator = 0.0
+          for a in 0..<dimension { numerator += Double(phiQ[a]) * state[a * hd + e] }
+          out[(b * length + t) * d + h * hd + e] = Float(numerator / denominator)
         }
       }
     }
