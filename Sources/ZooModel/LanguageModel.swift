@@ -108,11 +108,11 @@ public final class LanguageModel {
 
   /// Cross-entropy of predicting `targets` from `inputs` (both `batch × length`, row-major;
   /// negative targets are unlabeled). With a recording tape, `tape.backward()` afterwards fills
-  /// the parameters' gradients of the mean loss.
+  /// the parameters' gradients of the mean loss. Dropout applies only when the tape has a seed.
   public func loss(inputs: [Int32], targets: [Int32], batch: Int, length: Int, tape: Tape) -> LossOutput {
     precondition(positionEmbedding == nil || length <= config.maxPositions, "sequence length \(length) exceeds max_position_embeddings \(config.maxPositions)")
     let x0 = tape.embedding(ids: inputs, batch: batch, length: length, table: tokenEmbedding, positions: positionEmbedding)
-    var x = x0
+    var x = tape.dropout(x0, p: config.embedDropout)
     var residual: Tensor? = nil
     for block in blocks {
       let r = residual.map { tape.add(x, $0) } ?? x

@@ -26,6 +26,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
   public var windowSize: Int
   /// Based: dimension of the projected queries and keys fed to the Taylor feature map.
   public var featureDim: Int
+  /// Dropout on the embeddings entering the first block (Zoology's `embed_dropout`), training only.
+  public var embedDropout: Float
+  /// Dropout on the attention probabilities (Zoology's attention `dropout`), training only.
+  public var attnDropout: Float
 
   enum CodingKeys: String, CodingKey {
     case mixer
@@ -39,13 +43,15 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     case lMax = "l_max"
     case windowSize = "window_size"
     case featureDim = "feature_dim"
+    case embedDropout = "embed_dropout"
+    case attnDropout = "attn_dropout"
   }
 
   /// A configuration; defaults are Zoology's small LM.
   public init(
     mixer: String = "attention", dModel: Int = 128, layers: Int = 2, vocabSize: Int = 50257, maxPositions: Int = 256,
     heads: Int = 1, hiddenMult: Int = 4, kernelSizes: [Int] = [3, -1], lMax: Int? = nil, windowSize: Int = 64,
-    featureDim: Int = 16
+    featureDim: Int = 16, embedDropout: Float = 0, attnDropout: Float = 0
   ) {
     self.mixer = mixer
     self.dModel = dModel
@@ -58,6 +64,8 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     self.lMax = lMax ?? max(maxPositions, 1)
     self.windowSize = windowSize
     self.featureDim = featureDim
+    self.embedDropout = embedDropout
+    self.attnDropout = attnDropout
   }
 
   /// The kernel size of layer `layer`.
@@ -85,6 +93,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     if lMax < 1 { throw fail("l_max must be positive") }
     if windowSize < 1 { throw fail("window_size must be positive") }
     if featureDim < 1 { throw fail("feature_dim must be positive") }
+    if !(0..<1).contains(embedDropout) || !(0..<1).contains(attnDropout) { throw fail("dropout must be in [0, 1)") }
     guard MixerRegistry.names.contains(mixer) else {
       throw fail("unknown mixer '\(mixer)' (known: \(MixerRegistry.names.joined(separator: ", ")))")
     }

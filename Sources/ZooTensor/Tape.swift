@@ -8,8 +8,23 @@ public final class Tape {
   /// Whether backward steps are kept (false for evaluation: ops then only compute forward).
   public let isRecording: Bool
 
-  /// An empty tape; `recording: false` gives a forward-only one.
-  public init(recording: Bool = true) { isRecording = recording }
+  /// Seed of this pass's dropout masks; nil means no dropout (evaluation).
+  public let dropoutSeed: UInt64?
+  private var dropoutOps: UInt64 = 0
+
+  /// An empty tape; `recording: false` gives a forward-only one. With a `dropoutSeed`, dropout
+  /// ops draw their masks from it (one stream per op, in call order), so a pass is reproducible.
+  public init(recording: Bool = true, dropoutSeed: UInt64? = nil) {
+    isRecording = recording
+    self.dropoutSeed = dropoutSeed
+  }
+
+  /// The seed for the next dropout op of this pass, or nil when dropout is off.
+  public func nextDropoutSeed() -> UInt64? {
+    guard let dropoutSeed else { return nil }
+    dropoutOps += 1
+    return dropoutSeed &+ dropoutOps &* 0xD1B5_4A32_D192_ED03
+  }
 
   /// Appends a backward step (ignored when not recording).
   public func record(_ step: @escaping () -> Void) {

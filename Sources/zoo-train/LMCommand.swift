@@ -35,6 +35,8 @@ struct LMCommand: ParsableCommand {
     help: "Convolution mixers: kernel size per layer, comma-separated, -1 = implicit long convolution (BaseConv: 3,-1).")
   var kernelSize = "3,-1"
   @Option(name: .customLong("seq-len"), help: "Tokens per training window (and eval window).") var seqLen = 256
+  @Option(name: .customLong("embed-dropout"), help: "Dropout on the first block's input.") var embedDropout: Float = 0
+  @Option(name: .customLong("attn-dropout"), help: "Dropout on attention probabilities.") var attnDropout: Float = 0
   @Option(help: "Windows per step.") var batch = 16
   @Option(help: "Optimizer steps.") var steps = 300
   @Option(help: "Peak learning rate.") var lr = 1e-3
@@ -87,7 +89,7 @@ struct LMCommand: ParsableCommand {
         config = LMTrainingConfig(
           model: ModelConfig(
             mixer: mixer, dModel: dModel, layers: layers, vocabSize: 50257, maxPositions: seqLen, heads: heads, hiddenMult: 4,
-            kernelSizes: kernelSizes!, lMax: seqLen),
+            kernelSizes: kernelSizes!, lMax: seqLen, embedDropout: embedDropout, attnDropout: attnDropout),
           data: data, seqLen: seqLen, batch: batch, steps: steps, learningRate: lr, weightDecay: weightDecay,
           warmupSteps: warmup, evalTokens: evalTokens, seed: seed, checkpointEvery: checkpointEvery, logEvery: logEvery)
         try config.validate()

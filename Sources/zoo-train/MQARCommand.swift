@@ -27,6 +27,10 @@ struct MQARCommand: ParsableCommand {
   @Option var heads = 1
   @Option(name: .customLong("kernel-size"), help: "Convolution kernel size per layer (-1 = implicit long).")
   var kernelSize = "3,-1"
+  @Option(name: .customLong("embed-dropout"), help: "Dropout on the first block's input (Zoology: 0.1).")
+  var embedDropout: Float = 0.1
+  @Option(name: .customLong("attn-dropout"), help: "Dropout on attention probabilities (Zoology: 0.1).")
+  var attnDropout: Float = 0.1
   @Option(name: .customLong("seq-len")) var seqLen = 64
   @Option(name: .customLong("kv-pairs")) var kvPairs = 4
   @Option var vocab = 8192
@@ -73,7 +77,8 @@ struct MQARCommand: ParsableCommand {
       let config = MQARTrainingConfig(
         model: ModelConfig(
           mixer: mixer, dModel: dModel, layers: layers, vocabSize: vocab, maxPositions: longest, heads: heads,
-          hiddenMult: 4, kernelSizes: kernels.isEmpty ? [3, -1] : kernels, lMax: longest),
+          hiddenMult: 4, kernelSizes: kernels.isEmpty ? [3, -1] : kernels, lMax: longest,
+          embedDropout: embedDropout, attnDropout: attnDropout),
         data: task, testTasks: tasks, trainExamples: trainExamples, testExamples: testExamples, batch: batch,
         epochs: epochs, learningRate: lr, weightDecay: weightDecay, targetAccuracy: targetAccuracy, seed: seed,
         dataSeed: dataSeed)

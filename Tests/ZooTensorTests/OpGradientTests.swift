@@ -123,6 +123,37 @@ func checkOp(
     #expect(abs(out.mean - expected / 4) < 1e-5)
   }
 
+  /// Dropout (and attention dropout) with a fixed seed: the same masks in every pass, so the
+  /// finite differences see the same function the backward differentiates.
+  @Test func dropoutWithAFixedSeed() {
+    let x = randomTensor([4, 5], seed: 22)
+    let qkv = randomTensor([2, 6, 12], seed: 23)
+    var rng = SplitMix64(seed: 24)
+    let r = (0..<60).map { _ in rng.nextGaussian() }
+    for (inputs, forward) in [
+      ([x], { (tape: Tape) in tape.dropout(x, p: 0.3) }),
+      ([qkv], { (tape: Tape) in tape.causalSelfAttention(qkv, heads: 2, dropout: 0.3) }),
+    ] as [([Tensor], (Tape) -> Tensor)] {
+      func loss() -> Double {
+        let y = forward(Tape(recording: false, dropoutSeed: 7))
+        return (0..<y.count).reduce(0.0) { $0 + Double(y.value[$1]) * r[$1 % r.count] }
+      }
+      let mismatches = GradientCheck.check(inputs: inputs, step: 5e-3, loss: loss) {
+        for t in inputs { t.zeroGrad() }
+        let tape = Tape(dropoutSeed: 7)
+        let y = forward(tape)
+        for i in 0..<y.count { y.grad[i] = Float(r[i % r.count]) }
+        tape.backward()
+        return inputs.map(\.gradArray)
+      }
+      #expect(mismatches.isEmpty, "\(mismatches.prefix(3))")
+    }
+    // Some elements are dropped, the rest scaled by 1/(1 − p); no seed means no dropout.
+    let y = Tape(dropoutSeed: 1).dropout(x, p: 0.5)
+    #expect(y.array.contains(0) && zip(y.array, x.array).allSatisfy { $0 == 0 || abs($0 - 2 * $1) < 1e-6 })
+    #expect(Tape().dropout(x, p: 0.5) === x)
+  }
+
   /// The checker is not vacuous: a backward that is off by 10 % is caught.
   @Test func checkerCatchesAWrongBackward() {
     let x = randomTensor([20], seed: 15)

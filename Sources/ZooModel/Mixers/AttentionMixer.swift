@@ -7,6 +7,7 @@ import ZooTensor
 public final class AttentionMixer: SequenceMixer {
   let heads: Int
   let window: Int?
+  let dropout: Float
   let wqkv: NamedParameter
   let bqkv: NamedParameter
   let wout: NamedParameter
@@ -16,6 +17,7 @@ public final class AttentionMixer: SequenceMixer {
     let d = context.config.dModel
     heads = context.config.heads
     self.window = window
+    dropout = context.config.attnDropout
     wqkv = NamedParameter("Wqkv.weight", [3 * d, d], std: context.std)
     bqkv = NamedParameter("Wqkv.bias", [3 * d], std: nil)
     wout = NamedParameter("out_proj.weight", [d, d], std: context.outputStd)
@@ -26,7 +28,7 @@ public final class AttentionMixer: SequenceMixer {
 
   public func forward(_ x: Tensor, tape: Tape) -> Tensor {
     let qkv = tape.linear(x, weight: wqkv.tensor, bias: bqkv.tensor)
-    let mixed = tape.causalSelfAttention(qkv, heads: heads, window: window)
+    let mixed = tape.causalSelfAttention(qkv, heads: heads, window: window, dropout: dropout)
     return tape.linear(mixed, weight: wout.tensor, bias: bout.tensor)
   }
 }

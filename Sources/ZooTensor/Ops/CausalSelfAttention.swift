@@ -4,10 +4,13 @@ import ZooSupport
 /// `MHA` produces with one `Wqkv` projection): `softmax(Q·Kᵀ/√hd + causal mask) · V` per head.
 /// Forward saves the attention probabilities (`batch · heads · length²` floats) for backward.
 /// With a `window` w, position i attends to positions i−w+1 … i only (sliding-window attention).
+/// With `dropout`, the probabilities are multiplied by a keep-mask scaled by 1/(1 − p) before
+/// they weight the values (Zoology's attention dropout); the mask is saved for backward.
 public enum CausalSelfAttention {
   /// Fills `out` (`[batch, length, d]`) and `probabilities` (`[batch, heads, length, length]`).
   public static func forward(
     qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, window: Int? = nil,
+    dropout: (p: Float, seed: UInt64, mask: UnsafeMutablePointer<Float>, dropped: UnsafeMutablePointer<Float>)? = nil,
     out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>
   ) {
     let hd = d / heads
@@ -34,8 +37,21 @@ public enum CausalSelfAttention {
         for j in first...i { row[j] *= inv }
         for j in (i + 1)..<length { row[j] = 0 }
       }
+      var weights = UnsafePointer(p)
+      if let dropout {
+        // One mask stream per (batch, head) item: the same for any thread count.
+        var rng = SplitMix64(seed: dropout.seed &+ UInt64(item) &* 0x9E37_79B9_7F4A_7C15)
+        let scale = 1 / (1 - dropout.p)
+        let mask = dropout.mask + item * length * length
+        let dropped = dropout.dropped + item * length * length
+        for e in 0..<(length * length) {
+          mask[e] = rng.nextFloat() < dropout.p ? 0 : scale
+          dropped[e] = p[e] * mask[e]
+        }
+        weights = UnsafePointer(dropped)
+      }
       sgemm(
-        transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, v, ldb: ld, beta: 0,
+        transposeA: false, transposeB: false, m: length, n: hd, k: length, weights, lda: length, v, ldb: ld, beta: 0,
         out + b * length * d + h * hd, ldc: d)
     }
   }
@@ -43,7 +59,8 @@ public enum CausalSelfAttention {
   /// Adds the gradient of `qkv` into `dqkv`, given `dOut`.
   public static func backward(
     qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, probabilities: UnsafePointer<Float>,
-    dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>
+    dropout: (mask: UnsafePointer<Float>, dropped: UnsafePointer<Float>)? = nil, dOut: UnsafePointer<Float>,
+    dqkv: UnsafeMutablePointer<Float>
   ) {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
@@ -62,9 +79,14 @@ public enum CausalSelfAttention {
       let dv = dq + 2 * d
       let p = probabilities + (b * heads + h) * length * length
       let dO = dOut + b * length * d + h * hd
-      // dV += Pᵀ · dO ; dP = dO · Vᵀ
-      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dO, ldb: d, beta: 1, dv, ldc: ld)
+      // dV += P̃ᵀ · dO ; dP = (dO · Vᵀ) ⊙ mask, where P̃ = P ⊙ mask (P̃ = P without dropout)
+      let weights = dropout.map { $0.dropped + item * length * length } ?? p
+      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, weights, lda: length, dO, ldb: d, beta: 1, dv, ldc: ld)
       sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v, ldb: ld, beta: 0, scratch, ldc: length)
+      if let dropout {
+        let mask = dropout.mask + item * length * length
+        for e in 0..<(length * length) { scratch[e] *= mask[e] }
+      }
       // dS = P ⊙ (dP − Σ_j P·dP) · scale, causal part only.
       for i in 0..<length {
         let pr = p + i * length
@@ -84,20 +106,26 @@ public enum CausalSelfAttention {
 
 extension Tape {
   /// Causal multi-head attention of packed `qkv` `[batch, length, 3·d]`; returns `[batch, length, d]`.
-  public func causalSelfAttention(_ qkv: Tensor, heads: Int, window: Int? = nil) -> Tensor {
+  public func causalSelfAttention(_ qkv: Tensor, heads: Int, window: Int? = nil, dropout: Float = 0) -> Tensor {
     let (batch, length) = (qkv.shape[0], qkv.shape[1])
     let d = qkv.shape[2] / 3
     precondition(qkv.shape[2] == 3 * d && d % heads == 0, "attention: qkv \(qkv.shape) with \(heads) heads")
     let out = Tensor(uninitialized: [batch, length, d], requiresGrad: true)
     let probabilities = Tensor(uninitialized: [batch, heads, length, length])
+    let seed = dropout > 0 ? nextDropoutSeed() : nil
+    let mask = seed.map { _ in Tensor(uninitialized: probabilities.shape) }
+    let dropped = seed.map { _ in Tensor(uninitialized: probabilities.shape) }
     CausalSelfAttention.forward(
       qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads, window: window,
+      dropout: seed.map { (dropout, $0, mask!.value.baseAddress!, dropped!.value.baseAddress!) },
       out: out.value.baseAddress!, probabilities: probabilities.value.baseAddress!)
     record {
       guard qkv.requiresGrad else { return }
       CausalSelfAttention.backward(
         qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads,
-        probabilities: probabilities.value.baseAddress!, dOut: out.grad.baseAddress!, dqkv: qkv.grad.baseAddress!)
+        probabilities: probabilities.value.baseAddress!,
+        dropout: seed.map { _ in (UnsafePointer(mask!.value.baseAddress!), UnsafePointer(dropped!.value.baseAddress!)) },
+        dOut: out.grad.baseAddress!, dqkv: qkv.grad.baseAddress!)
     }
     return out
   }

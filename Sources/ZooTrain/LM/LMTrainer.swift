@@ -109,7 +109,7 @@ public struct LMTrainer {
           targets[b * length + t] = Int32(windows[b * (length + 1) + t + 1])
         }
       }
-      let tape = Tape()
+      let tape = Tape(dropoutSeed: config.seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
       let out = model.loss(inputs: inputs, targets: targets, batch: batch, length: length, tape: tape)
       guard out.mean.isFinite else {
         run?.logMetric("train/loss", step: step, value: out.mean)

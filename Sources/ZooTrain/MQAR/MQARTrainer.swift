@@ -163,7 +163,7 @@ public struct MQARTrainer {
         let n = min(config.batch, train.count - start)
         let inputs = Array(train.inputs[(start * length)..<((start + n) * length)])
         let targets = Array(train.targets[(start * length)..<((start + n) * length)]).map { $0 < 0 ? -1 : $0 }
-        let tape = Tape()
+        let tape = Tape(dropoutSeed: config.seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
         let out = model.loss(inputs: inputs, targets: targets, batch: n, length: length, tape: tape)
         guard out.mean.isFinite else { throw TrainError.nonFinite(step: step, loss: out.mean) }
         tape.backward()
