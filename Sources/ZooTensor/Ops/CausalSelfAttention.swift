@@ -44,9 +44,29 @@ public enum CausalSelfAttention {
         let scale = 1 / (1 - dropout.p)
         let mask = dropout.mask + item * length * length
         let dropped = dropout.dropped + item * length * length
-        for e in 0..<(length * length) {
-          mask[e] = rng.nextFloat() < dropout.p ? 0 : scale
-          dropped[e] = p[e] * mask[e]
+        // Only the causal part carries probability; the rest stays zero. Two 32-bit draws per
+        // 64-bit random number.
+        let threshold = UInt32(min(Double(dropout.p) * 4_294_967_296, 4_294_967_295))
+        var bits: UInt64 = 0
+        var left = 0
+        for i in 0..<length {
+          for j in 0..<length {
+            let e = i * length + j
+            guard j <= i else {
+              mask[e] = 0
+              dropped[e] = 0
+              continue
+            }
+            if left == 0 {
+              bits = rng.next()
+              left = 2
+            }
+            let draw = UInt32(truncatingIfNeeded: bits)
+            bits >>= 32
+            left -= 1
+            mask[e] = draw < threshold ? 0 : scale
+            dropped[e] = p[e] * mask[e]
+          }
         }
         weights = UnsafePointer(dropped)
       }
