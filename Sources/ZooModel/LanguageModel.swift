@@ -48,7 +48,7 @@ public final class LanguageModel {
     var blocks: [Block] = []
     for layer in 0..<config.layers {
       let prefix = "backbone.layers.\(layer)."
-      let mixer = MixerRegistry.make(config.mixer, context: MixerContext(config: config, layer: layer, std: std, outputStd: outputStd))
+      let mixer = MixerRegistry.make(config.mixerName(layer: layer), context: MixerContext(config: config, layer: layer, std: std, outputStd: outputStd))
       for p in mixer.parameters {
         var named = p
         named.name = prefix + "sequence_mixer." + p.name
@@ -92,10 +92,18 @@ public final class LanguageModel {
         for i in 0..<p.tensor.count { p.tensor.value[i] = Float(rng.nextDouble() * 2 - 1) * bound }
       case .constant(let value):
         p.tensor.value.update(repeating: value)
+      case .custom(let make):
+        let values = make(&rng)
+        precondition(values.count == p.tensor.count, "\(p.name): initializer made \(values.count) values for \(p.tensor.count)")
+        for i in values.indices { p.tensor.value[i] = values[i] }
       }
     }
     for block in blocks { (block.mixer as? HyenaMixer)?.initializePositions() }
   }
+
+  /// Elements of recurrent state per sequence of `length` tokens, summed over the layers' mixers
+  /// (×4 for bytes in fp32), as Zoology's `LanguageModel.state_size`.
+  public func stateSize(length: Int) -> Int { blocks.reduce(0) { $0 + $1.mixer.stateSize(length: length) } }
 
   /// Number of trainable values.
   public var parameterCount: Int { parameters.reduce(0) { $0 + $1.tensor.count } }

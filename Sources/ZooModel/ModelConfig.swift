@@ -3,7 +3,8 @@ import Foundation
 /// The model skeleton's settings (Zoology's `ModelConfig`, PAPER.md): width, depth, vocabulary,
 /// learned positions, the sequence mixer by name and its options, and the MLP width.
 public struct ModelConfig: Codable, Equatable, Sendable {
-  /// Sequence mixer name (see ``MixerRegistry``).
+  /// Sequence mixer name (see ``MixerRegistry``), or a comma-separated list with one per layer,
+  /// cycling if shorter (Zoology's `Hybrid`: `base_conv,based` puts BaseConv on even layers).
   public var mixer: String
   /// Model width.
   public var dModel: Int
@@ -30,6 +31,10 @@ public struct ModelConfig: Codable, Equatable, Sendable {
   public var embedDropout: Float
   /// Dropout on the attention probabilities (Zoology's attention `dropout`), training only.
   public var attnDropout: Float
+  /// State dimension of the SSM mixers: H3's diagonal SSM and shift filter, Mamba's selective scan.
+  public var dState: Int
+  /// H3: channels per head of the key–value outer product (Zoology's `head_dim`).
+  public var headDim: Int
 
   enum CodingKeys: String, CodingKey {
     case mixer
@@ -45,13 +50,15 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     case featureDim = "feature_dim"
     case embedDropout = "embed_dropout"
     case attnDropout = "attn_dropout"
+    case dState = "d_state"
+    case headDim = "head_dim"
   }
 
   /// A configuration; defaults are Zoology's small LM.
   public init(
     mixer: String = "attention", dModel: Int = 128, layers: Int = 2, vocabSize: Int = 50257, maxPositions: Int = 256,
     heads: Int = 1, hiddenMult: Int = 4, kernelSizes: [Int] = [3, -1], lMax: Int? = nil, windowSize: Int = 64,
-    featureDim: Int = 16, embedDropout: Float = 0, attnDropout: Float = 0
+    featureDim: Int = 16, embedDropout: Float = 0, attnDropout: Float = 0, dState: Int = 16, headDim: Int = 1
   ) {
     self.mixer = mixer
     self.dModel = dModel
@@ -66,7 +73,36 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     self.featureDim = featureDim
     self.embedDropout = embedDropout
     self.attnDropout = attnDropout
+    self.dState = dState
+    self.headDim = headDim
   }
+
+  /// Decodes a stored config; keys added in later versions take their defaults when absent.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    let defaults = ModelConfig()
+    mixer = try c.decode(String.self, forKey: .mixer)
+    dModel = try c.decode(Int.self, forKey: .dModel)
+    layers = try c.decode(Int.self, forKey: .layers)
+    vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+    maxPositions = try c.decode(Int.self, forKey: .maxPositions)
+    heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? defaults.heads
+    hiddenMult = try c.decodeIfPresent(Int.self, forKey: .hiddenMult) ?? defaults.hiddenMult
+    kernelSizes = try c.decodeIfPresent([Int].self, forKey: .kernelSizes) ?? defaults.kernelSizes
+    lMax = try c.decodeIfPresent(Int.self, forKey: .lMax) ?? max(maxPositions, 1)
+    windowSize = try c.decodeIfPresent(Int.self, forKey: .windowSize) ?? defaults.windowSize
+    featureDim = try c.decodeIfPresent(Int.self, forKey: .featureDim) ?? defaults.featureDim
+    embedDropout = try c.decodeIfPresent(Float.self, forKey: .embedDropout) ?? defaults.embedDropout
+    attnDropout = try c.decodeIfPresent(Float.self, forKey: .attnDropout) ?? defaults.attnDropout
+    dState = try c.decodeIfPresent(Int.self, forKey: .dState) ?? defaults.dState
+    headDim = try c.decodeIfPresent(Int.self, forKey: .headDim) ?? defaults.headDim
+  }
+
+  /// The mixers by layer, as listed in `mixer`.
+  public var mixerNames: [String] { mixer.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+
+  /// The mixer of layer `layer`.
+  public func mixerName(layer: Int) -> String { mixerNames[layer % mixerNames.count] }
 
   /// The kernel size of layer `layer`.
   public func kernelSize(layer: Int) -> Int { kernelSizes[layer % kernelSizes.count] }
@@ -94,8 +130,11 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     if windowSize < 1 { throw fail("window_size must be positive") }
     if featureDim < 1 { throw fail("feature_dim must be positive") }
     if !(0..<1).contains(embedDropout) || !(0..<1).contains(attnDropout) { throw fail("dropout must be in [0, 1)") }
-    guard MixerRegistry.names.contains(mixer) else {
-      throw fail("unknown mixer '\(mixer)' (known: \(MixerRegistry.names.joined(separator: ", ")))")
+    if dState < 1 { throw fail("d_state must be positive") }
+    if headDim < 1 || dModel % headDim != 0 { throw fail("head_dim (\(headDim)) must divide d_model (\(dModel))") }
+    if mixerNames.isEmpty || mixerNames.contains("") { throw fail("mixer list '\(mixer)' has an empty entry") }
+    for name in mixerNames where !MixerRegistry.names.contains(name) {
+      throw fail("unknown mixer '\(name)' (known: \(MixerRegistry.names.joined(separator: ", ")))")
     }
   }
 }

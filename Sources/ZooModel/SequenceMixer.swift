@@ -1,3 +1,4 @@
+import ZooSupport
 import ZooTensor
 
 /// A named trainable tensor.
@@ -17,6 +18,9 @@ public struct NamedParameter {
     case uniform(bound: Float)
     /// Every value the same.
     case constant(Float)
+    /// Values made by the mixer (decay spectra, SSM eigenvalues, ...), drawing from the model's
+    /// seeded generator where they are random; must return `count` values.
+    case custom((inout SplitMix64) -> [Float])
   }
 
   /// A parameter with a normal initialization (`std`) or, with `std == nil`, the constant `value`.
@@ -39,6 +43,9 @@ public protocol SequenceMixer: AnyObject {
   var parameters: [NamedParameter] { get }
   /// The forward pass, recording backward steps on `tape`.
   func forward(_ x: Tensor, tape: Tape) -> Tensor
+  /// Elements of state a recurrent (generating) implementation carries per sequence after
+  /// `length` tokens (PAPER.md §5.3; ×4 for bytes in fp32): what the mixer can remember.
+  func stateSize(length: Int) -> Int
 }
 
 /// What a mixer constructor gets.
@@ -61,7 +68,7 @@ public struct MixerContext {
 
 /// Mixers by name.
 public enum MixerRegistry {
-  /// Known mixer names.
+  /// Known mixer names. A model's `mixer` may also list one per layer (`base_conv,based`).
   public static var names: [String] { ["attention", "base_conv", "based", "hyena", "sliding_window_attention"] }
 
   /// Builds the mixer `name` for one block.

@@ -94,6 +94,30 @@ let contractCases: [(String, Int)] = [
     #expect(results[0].1 == results[1].1)
   }
 
+  /// PAPER.md §5.3's state sizes for `smallMixer`'s config (d 8, 2 heads, window 4, feature_dim 4,
+  /// kernels [3, −1]) at length 12.
+  static let expectedStateSizes: [String: Int] = [
+    "attention/0": 2 * 8 * 12, "sliding_window_attention/0": 2 * 8 * 4, "base_conv/0": 8 * 3, "base_conv/1": 8 * 12,
+    "based/0": 2 * 4 * 15 + 2 * 15, "hyena/0": 8 * 12,
+  ]
+
+  @Test(arguments: contractCases)
+  func stateSizeFollowsTheFormula(name: String, layer: Int) throws {
+    let expected = try #require(Self.expectedStateSizes["\(name)/\(layer)"], "no expected state size for \(name)/\(layer)")
+    #expect(smallMixer(name, layer: layer).stateSize(length: 12) == expected)
+  }
+
+  /// A per-layer list (Zoology's `Hybrid`) builds each layer's own mixer; the model's state is their sum.
+  @Test func perLayerMixerListsAlternate() throws {
+    let config = ModelConfig(mixer: "base_conv,based", dModel: 8, layers: 4, vocabSize: 11, maxPositions: 0, heads: 2, kernelSizes: [3], lMax: 12, featureDim: 4)
+    let model = try LanguageModel(config: config, seed: 1)
+    #expect(model.blocks.map { String(describing: type(of: $0.mixer)) } == ["BaseConvMixer", "BasedMixer", "BaseConvMixer", "BasedMixer"])
+    #expect(model.stateSize(length: 12) == 2 * (8 * 3) + 2 * (2 * 4 * 15 + 2 * 15))
+    #expect(model.parameters.contains { $0.name == "backbone.layers.1.sequence_mixer.proj_q.weight" })
+    #expect(throws: ModelError.self) { try ModelConfig(mixer: "base_conv,,based").validate() }
+    #expect(throws: ModelError.self) { try ModelConfig(mixer: "base_conv,nope").validate() }
+  }
+
   /// Based's quadratic (training) view equals its recurrent (linear-time) view.
   @Test func basedQuadraticAndRecurrentViewsAgree() {
     var rng = SplitMix64(seed: 9)

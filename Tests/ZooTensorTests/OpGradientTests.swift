@@ -75,6 +75,14 @@ func checkOp(
     #expect(checkOp([qkv], step: 5e-3) { $0.causalSelfAttention(qkv, heads: heads) }.isEmpty)
   }
 
+  @Test func sigmoidAndSiLU() {
+    let x = randomTensor([2, 3, 7], seed: 17, scale: 3)
+    #expect(checkOp([x], step: 1e-3) { $0.sigmoid(x) }.isEmpty)
+    #expect(checkOp([x], step: 1e-3) { $0.silu(x) }.isEmpty)
+    let y = Tape(recording: false).silu(Tensor([-30, 0, 2], shape: [3]))
+    #expect(abs(y.value[0]) < 1e-10 && y.value[1] == 0 && abs(y.value[2] - 2 / (1 + exp(-2))) < 1e-6)
+  }
+
   @Test func reluAndTranspose() {
     let x = randomTensor([2, 3, 5], seed: 16)
     #expect(checkOp([x], step: 1e-3) { $0.relu(x) }.isEmpty)

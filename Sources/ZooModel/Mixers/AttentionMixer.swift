@@ -5,6 +5,7 @@ import ZooTensor
 /// sliding-window attention (Zoology's `SlidingWindowAttention`): each token sees the last
 /// `window` positions, itself included.
 public final class AttentionMixer: SequenceMixer {
+  let d: Int
   let heads: Int
   let window: Int?
   let dropout: Float
@@ -15,6 +16,7 @@ public final class AttentionMixer: SequenceMixer {
 
   public init(context: MixerContext, window: Int? = nil) {
     let d = context.config.dModel
+    self.d = d
     heads = context.config.heads
     self.window = window
     dropout = context.config.attnDropout
@@ -25,6 +27,9 @@ public final class AttentionMixer: SequenceMixer {
   }
 
   public var parameters: [NamedParameter] { [wqkv, bqkv, wout, bout] }
+
+  /// The key–value cache: `2·d·L`, or `2·d·w` for a window of `w` positions.
+  public func stateSize(length: Int) -> Int { 2 * d * min(length, window ?? length) }
 
   public func forward(_ x: Tensor, tape: Tape) -> Tensor {
     let qkv = tape.linear(x, weight: wqkv.tensor, bias: bqkv.tensor)

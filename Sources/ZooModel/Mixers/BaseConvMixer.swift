@@ -10,6 +10,8 @@ public final class BaseConvMixer: SequenceMixer {
   let projectionWeight: NamedParameter
   let projectionBias: NamedParameter
   let convolution: Convolution
+  let d: Int
+  let kernelSize: Int
 
   enum Convolution {
     case short(weight: NamedParameter, bias: NamedParameter)
@@ -18,6 +20,8 @@ public final class BaseConvMixer: SequenceMixer {
 
   public init(context: MixerContext) {
     let d = context.config.dModel
+    self.d = d
+    kernelSize = context.config.kernelSize(layer: context.layer)
     projectionWeight = NamedParameter("projection.weight", [d, d], std: context.std)
     projectionBias = NamedParameter("projection.bias", [d], std: nil)
     let k = context.config.kernelSize(layer: context.layer)
@@ -51,6 +55,9 @@ public final class BaseConvMixer: SequenceMixer {
     case .implicit(_, let w1, let b1, let w2, let b2): [projectionWeight, projectionBias, w1, b1, w2, b2]
     }
   }
+
+  /// The convolution's input window: `d·k` for a short kernel, `d·L` for the long one.
+  public func stateSize(length: Int) -> Int { d * (kernelSize > 0 ? min(kernelSize, length) : length) }
 
   public func forward(_ x: Tensor, tape: Tape) -> Tensor {
     let length = x.shape[1]

@@ -55,6 +55,9 @@ public final class HyenaMixer: SequenceMixer {
       + filter.flatMap { [$0.weight] + ($0.bias.map { [$0] } ?? []) }
   }
 
+  /// The long convolution's input window, `d·L`.
+  public func stateSize(length: Int) -> Int { d * length }
+
   /// Sets the positional embedding to its initial value (a constant initializer cannot express it).
   func initializePositions() {
     let lMax = positions.tensor.shape[0]
