@@ -99,7 +99,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
   }
 
   /// The mixers by layer, as listed in `mixer`.
-  public var mixerNames: [String] { mixer.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+  public var mixerNames: [String] { mixer.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
 
   /// The mixer of layer `layer`.
   public func mixerName(layer: Int) -> String { mixerNames[layer % mixerNames.count] }

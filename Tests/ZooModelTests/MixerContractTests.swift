@@ -10,7 +10,7 @@ import ZooTensor
 func smallMixer(_ name: String, layer: Int = 1) -> any SequenceMixer {
   let config = ModelConfig(
     mixer: name, dModel: 8, layers: 2, vocabSize: 11, maxPositions: 12, heads: 2, kernelSizes: [3, -1], lMax: 12,
-    windowSize: 4, featureDim: 4)
+    windowSize: 4, featureDim: 4, headDim: 2)
   let mixer = MixerRegistry.make(name, context: MixerContext(config: config, layer: layer, std: 0.3, outputStd: 0.3))
   var rng = SplitMix64(seed: UInt64(layer * 31 + name.count))
   for p in mixer.parameters { for i in 0..<p.tensor.count { p.tensor.value[i] = Float(rng.nextGaussian()) * 0.3 } }
@@ -26,7 +26,7 @@ func randomInput(batch: Int, length: Int, seed: UInt64) -> Tensor {
 
 /// Every mixer (and BaseConv with both kernel kinds) under one contract.
 let contractCases: [(String, Int)] = [
-  ("attention", 0), ("sliding_window_attention", 0), ("base_conv", 0), ("base_conv", 1), ("based", 0), ("hyena", 0),
+  ("attention", 0), ("sliding_window_attention", 0), ("base_conv", 0), ("base_conv", 1), ("based", 0), ("h3", 0), ("hyena", 0),
 ]
 
 @Suite struct MixerContractTests {
@@ -95,10 +95,10 @@ let contractCases: [(String, Int)] = [
   }
 
   /// PAPER.md §5.3's state sizes for `smallMixer`'s config (d 8, 2 heads, window 4, feature_dim 4,
-  /// kernels [3, −1]) at length 12.
+  /// kernels [3, −1], d_state 16, H3 head_dim 2) at length 12.
   static let expectedStateSizes: [String: Int] = [
     "attention/0": 2 * 8 * 12, "sliding_window_attention/0": 2 * 8 * 4, "base_conv/0": 8 * 3, "base_conv/1": 8 * 12,
-    "based/0": 2 * 4 * 15 + 2 * 15, "hyena/0": 8 * 12,
+    "based/0": 2 * 4 * 15 + 2 * 15, "h3/0": 8 * 16, "hyena/0": 8 * 12,
   ]
 
   @Test(arguments: contractCases)

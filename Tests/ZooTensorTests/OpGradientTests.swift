@@ -83,6 +83,69 @@ func checkOp(
     #expect(abs(y.value[0]) < 1e-10 && y.value[1] == 0 && abs(y.value[2] - 2 / (1 + exp(-2))) < 1e-6)
   }
 
+  @Test func gatherAndScatterColumns() {
+    let x = randomTensor([2, 3, 4], seed: 18)
+    let indices = [3, 0, 0, 2, 1, 3]
+    #expect(checkOp([x]) { $0.gatherColumns(x, indices) }.isEmpty)
+    let wide = randomTensor([2, 3, 6], seed: 19)
+    #expect(checkOp([wide]) { $0.scatterAddColumns(wide, indices, width: 4) }.isEmpty)
+    let y = Tape(recording: false).scatterAddColumns(Tensor([1, 2, 3, 4, 5, 6], shape: [6]), indices, width: 4)
+    #expect(y.array == [2 + 3, 5, 4, 1 + 6])
+  }
+
+  @Test func shiftSSMKernel() {
+    let b = randomTensor([3, 5], seed: 20)
+    let c = randomTensor([3, 5], seed: 21)
+    #expect(checkOp([b, c]) { $0.shiftSSMKernel(b: b, c: c, length: 7) }.isEmpty)
+    #expect(checkOp([b, c]) { $0.shiftSSMKernel(b: b, c: c, length: 3) }.isEmpty)
+    // B = e₁ makes the kernel C itself, zero-padded.
+    let e1 = Tensor([1, 0, 0], shape: [1, 3])
+    let k = Tape(recording: false).shiftSSMKernel(b: e1, c: Tensor([4, 5, 6], shape: [1, 3]), length: 5)
+    #expect(k.array == [4, 5, 6, 0, 0])
+  }
+
+  @Test func diagonalSSMKernel() {
+    let logDt = randomTensor([2], seed: 22, scale: 0.5)
+    let invAReal = randomTensor([2, 3], seed: 23, scale: 0.5)
+    let aImag = randomTensor([2, 3], seed: 24, scale: 2)
+    let b = randomTensor([2, 3, 2], seed: 25)
+    let c = randomTensor([2, 3, 2], seed: 26)
+    #expect(checkOp([logDt, invAReal, aImag, b, c], step: 1e-3) {
+      $0.diagonalSSMKernel(logDt: logDt, invAReal: invAReal, aImag: aImag, b: b, c: c, length: 9)
+    }.isEmpty)
+  }
+
+  /// The S4D kernel is the impulse response of its recurrence: convolving with it equals running
+  /// `x_t = dA·x_{t−1} + dB·u_t`, `y_t = 2·Re(C·x_t)` step by step.
+  @Test func diagonalSSMKernelIsTheRecurrencesImpulseResponse() {
+    let (modes, length) = (4, 20)
+    let logDt = Tensor([-2], shape: [1])
+    let invAReal = randomTensor([1, modes], seed: 27, scale: 0.5)
+    let aImag = randomTensor([1, modes], seed: 28, scale: 3)
+    let b = randomTensor([1, modes, 2], seed: 29)
+    let c = randomTensor([1, modes, 2], seed: 30)
+    let kernel = Tape(recording: false).diagonalSSMKernel(logDt: logDt, invAReal: invAReal, aImag: aImag, b: b, c: c, length: length)
+    var rng = SplitMix64(seed: 31)
+    let u = (0..<length).map { _ in rng.nextGaussian() }
+    var state = [Complex](repeating: Complex(0, 0), count: modes)
+    var worst = 0.0
+    for t in 0..<length {
+      var y = 0.0
+      for n in 0..<modes {
+        let dt = exp(-2.0)
+        let a = Complex(-exp(Double(invAReal.value[n])), Double(aImag.value[n])).scaled(dt / 2)
+        let den = Complex(1 - a.re, -a.im)
+        let dA = Complex(1 + a.re, a.im) / den
+        let dB = Complex(Double(b.value[2 * n]), Double(b.value[2 * n + 1])).scaled(dt) / den
+        state[n] = dA * state[n] + dB.scaled(u[t])
+        y += 2 * (Complex(Double(c.value[2 * n]), Double(c.value[2 * n + 1])) * state[n]).re
+      }
+      let convolved = (0...t).reduce(0.0) { $0 + Double(kernel.value[$1]) * u[t - $1] }
+      worst = max(worst, abs(convolved - y))
+    }
+    #expect(worst < 1e-5, "recurrence and kernel differ by \(worst)")
+  }
+
   @Test func reluAndTranspose() {
     let x = randomTensor([2, 3, 5], seed: 16)
     #expect(checkOp([x], step: 1e-3) { $0.relu(x) }.isEmpty)
