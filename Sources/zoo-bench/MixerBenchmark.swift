@@ -11,8 +11,12 @@ struct MixerBenchmark: ParsableCommand {
     commandName: "mixers",
     abstract: "Tokens/s of each mixer's forward+backward at several sequence lengths (release build).",
     discussion: """
+      With --torch the PyTorch versions (bench/torch_mixers.py: attention and BaseConv from \
+      ../shared/bench/torch_ref.py, Hyena and Based written out) run in the same command on the same \
+      shapes and threads, and each row gets PyTorch's tokens/s and Zoo's ratio to it.
+
       Example:
-        .build/release/zoo-bench mixers --d-model 128 --lengths 256,1024,4096 --threads 2
+        .build/release/zoo-bench mixers --d-model 128 --lengths 256,1024,4096 --threads 2 --torch
       """)
 
   @Option(help: "Mixers, comma-separated.") var mixers = MixerRegistry.names.joined(separator: ",")
@@ -21,14 +25,20 @@ struct MixerBenchmark: ParsableCommand {
   @Option(help: "Tokens per measured batch (batch = tokens / length, at least 1).") var tokens = 8192
   @Option(help: "Repeats (the median is reported).") var repeats = 3
   @Option var threads = 2
+  @Flag(help: "Also time the PyTorch versions (python3 with torch) and print the ratio.") var torch = false
+  @Option(name: .customLong("torch-script"), help: "The PyTorch benchmark script.") var torchScript = "bench/torch_mixers.py"
+
+  /// Mixers with a PyTorch version in the script.
+  static let torchMixers: Set<String> = ["attention", "base_conv", "hyena", "based"]
 
   func run() throws {
     Compute.useFastBLASKernels()
     Compute.keepFreedMemory()
     Compute.setThreads(threads)
     print("# d_model \(dModel), \(tokens) tokens per batch, threads \(threads), OpenBLAS core \(Compute.blasCore)")
-    print("mixer,seq_len,batch,median_ms,tokens_per_s")
-    for name in mixers.split(separator: ",").map(String.init) {
+    let names = mixers.split(separator: ",").map(String.init)
+    var rows: [(name: String, length: Int, batch: Int, ms: Double, tokensPerSecond: Double)] = []
+    for name in names {
       for length in lengths.split(separator: ",").compactMap({ Int($0) }) {
         let batch = max(1, tokens / length)
         let config = ModelConfig(
@@ -54,8 +64,49 @@ struct MixerBenchmark: ParsableCommand {
           for p in mixer.parameters { p.tensor.zeroGrad() }
         }
         let median = times.sorted()[times.count / 2]
-        print(String(format: "%@,%d,%d,%.1f,%.0f", name, length, batch, median * 1000, Double(batch * length) / median))
+        rows.append((name, length, batch, median * 1000, Double(batch * length) / median))
+        FileHandle.standardError.write(Data(String(format: "%@ L %d: %.0f tok/s\n", name, length, rows.last!.tokensPerSecond).utf8))
       }
     }
+    let peers = torch ? try torchTokensPerSecond(names.filter(Self.torchMixers.contains)) : [:]
+    print("mixer,seq_len,batch,median_ms,tokens_per_s" + (torch ? ",torch_tokens_per_s,ratio" : ""))
+    for row in rows {
+      var line = String(format: "%@,%d,%d,%.1f,%.0f", row.name, row.length, row.batch, row.ms, row.tokensPerSecond)
+      if torch {
+        if let peer = peers["\(row.name)/\(row.length)"] {
+          line += String(format: ",%.0f,%.2f", peer, row.tokensPerSecond / peer)
+        } else {
+          line += ",,"
+        }
+      }
+      print(line)
+    }
+  }
+
+  /// Runs the PyTorch script on the same shapes; tokens/s by "mixer/length".
+  func torchTokensPerSecond(_ names: [String]) throws -> [String: Double] {
+    guard !names.isEmpty else { return [:] }
+    guard FileManager.default.fileExists(atPath: torchScript) else {
+      throw ValidationError("\(torchScript) not found (run from the package root or pass --torch-script)")
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [
+      "python3", torchScript, "--mixers", names.joined(separator: ","), "--d-model", String(dModel), "--lengths", lengths,
+      "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(threads),
+    ]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw ValidationError("\(torchScript) failed (exit \(process.terminationStatus))") }
+    var out: [String: Double] = [:]
+    for line in output.split(separator: "\n") {
+      let f = line.split(separator: ",")
+      if f.count == 5, let tps = Double(f[4]) { out["\(f[0])/\(f[1])"] = tps }
+      if line.hasPrefix("#") { print(line) }
+    }
+    return out
   }
 }

@@ -11,11 +11,11 @@ struct LMCommand: ParsableCommand {
     commandName: "lm",
     abstract: "Train a language model on token stores; write held-out per-token losses.",
     discussion: """
-      Windows of seq-len+1 tokens are sampled uniformly from the stores (crossing document
-      boundaries, as GPT-NeoX does); the last --eval-tokens tokens of the last store are held out
-      and, when training ends, evaluated in non-overlapping windows into <runs-dir>/<name>/losses.h5
-      (format zoo.losses.v1; the first token of each window is NaN). AdamW (betas 0.9/0.999,
-      weight decay on every parameter as Zoology does), linear warmup then cosine decay to
+      Windows of seq-len+1 tokens are sampled uniformly from the stores (crossing document \
+      boundaries, as GPT-NeoX does); the last --eval-tokens tokens of the last store are held out \
+      and, when training ends, evaluated in non-overlapping windows into <runs-dir>/<name>/losses.h5 \
+      (format zoo.losses.v1; the first token of each window is NaN). AdamW (betas 0.9/0.999, \
+      weight decay on every parameter as Zoology does), linear warmup then cosine decay to \
       0.1·lr, gradient norm clipped at 1.
 
       Example:
@@ -26,14 +26,9 @@ struct LMCommand: ParsableCommand {
 
   @Option(parsing: .upToNextOption, help: "Token stores (.h5 from zoo-ingest); the last one holds the eval range.")
   var data: [String] = []
-  @Option(help: "Sequence mixer: \(MixerRegistry.names.joined(separator: ", ")).") var mixer = "attention"
+  @OptionGroup(title: "Mixer") var architecture: MixerOptions
   @Option(name: .customLong("d-model"), help: "Model width.") var dModel = 128
   @Option(help: "Number of blocks.") var layers = 2
-  @Option(help: "Attention heads.") var heads = 1
-  @Option(
-    name: .customLong("kernel-size"),
-    help: "Convolution mixers: kernel size per layer, comma-separated, -1 = implicit long convolution (BaseConv: 3,-1).")
-  var kernelSize = "3,-1"
   @Option(name: .customLong("seq-len"), help: "Tokens per training window (and eval window).") var seqLen = 256
   @Option(name: .customLong("embed-dropout"), help: "Dropout on the first block's input.") var embedDropout: Float = 0
   @Option(name: .customLong("attn-dropout"), help: "Dropout on attention probabilities.") var attnDropout: Float = 0
@@ -59,13 +54,7 @@ struct LMCommand: ParsableCommand {
       if data.isEmpty { throw ValidationError("give the token stores: --data STORE.h5...") }
       if name == nil { throw ValidationError("give the run a name: --name NAME") }
     }
-    if kernelSizes == nil { throw ValidationError("--kernel-size must be integers separated by commas, e.g. 3,-1") }
     if threads < 1 { throw ValidationError("--threads must be at least 1") }
-  }
-
-  var kernelSizes: [Int]? {
-    let values = kernelSize.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    return values.contains(nil) || values.isEmpty ? nil : values.map { $0! }
   }
 
   func run() throws {
@@ -87,9 +76,9 @@ struct LMCommand: ParsableCommand {
         config = try Checkpoint.load(path: checkpoint).config
       } else {
         config = LMTrainingConfig(
-          model: ModelConfig(
-            mixer: mixer, dModel: dModel, layers: layers, vocabSize: 50257, maxPositions: seqLen, heads: heads, hiddenMult: 4,
-            kernelSizes: kernelSizes!, lMax: seqLen, embedDropout: embedDropout, attnDropout: attnDropout),
+          model: architecture.modelConfig(
+            dModel: dModel, layers: layers, vocabSize: 50257, maxPositions: seqLen, hiddenMult: 4, lMax: seqLen,
+            embedDropout: embedDropout, attnDropout: attnDropout),
           data: data, seqLen: seqLen, batch: batch, steps: steps, learningRate: lr, weightDecay: weightDecay,
           warmupSteps: warmup, evalTokens: evalTokens, seed: seed, checkpointEvery: checkpointEvery, logEvery: logEvery)
         try config.validate()

@@ -11,22 +11,25 @@ struct MQARCommand: ParsableCommand {
     commandName: "mqar",
     abstract: "Train on multi-query associative recall (Zoology's synthetic task); report query accuracy.",
     discussion: """
-      Keys come from the lower half of the vocabulary and values from the upper half; queries repeat
-      keys at power-law distances; only the values after queries are labeled (PAPER.md). Batches in
-      fixed order, AdamW with cosine decay over epochs, accuracy and loss on the test set after
-      every epoch, early stop at --target-accuracy. With --test-tasks the test set mixes several
+      Keys come from the lower half of the vocabulary and values from the upper half; queries repeat \
+      keys at power-law distances; only the values after queries are labeled (PAPER.md). Batches in \
+      fixed order, AdamW with cosine decay over epochs, accuracy and loss on the test set after \
+      every epoch, early stop at --target-accuracy. With --test-tasks the test set mixes several \
       (seq-len, kv-pairs) tasks and accuracy is also logged per task.
 
       Example (Zoology's basic configuration):
         zoo-train mqar --mixer attention --d-model 64 --seq-len 64 --kv-pairs 4 --vocab 256 --lr 1e-3 --epochs 16
       """)
 
-  @Option(help: "Sequence mixer: \(MixerRegistry.names.joined(separator: ", ")).") var mixer = "attention"
-  @Option(name: .customLong("d-model")) var dModel = 64
-  @Option var layers = 2
-  @Option var heads = 1
-  @Option(name: .customLong("kernel-size"), help: "Convolution kernel size per layer (-1 = implicit long).")
-  var kernelSize = "3,-1"
+  @OptionGroup(title: "Mixer") var architecture: MixerOptions
+  @Option(name: .customLong("d-model"), help: "Model width.") var dModel = 64
+  @Option(help: "Number of blocks.") var layers = 2
+  @Option(name: .customLong("hidden-mult"), help: "MLP width as a multiple of d-model; 0 = no MLP (Zoology's Figure 2).")
+  var hiddenMult = 4
+  @Flag(
+    name: .customLong("positions"), inversion: .prefixedNo,
+    help: "Learned position embeddings (Zoology's Figure 2 gives them to attention only).")
+  var positions = true
   @Option(name: .customLong("embed-dropout"), help: "Dropout on the first block's input (Zoology: 0.1).")
   var embedDropout: Float = 0.1
   @Option(name: .customLong("attn-dropout"), help: "Dropout on attention probabilities (Zoology: 0.1).")
@@ -62,7 +65,6 @@ struct MQARCommand: ParsableCommand {
     Interrupt.install()
     Compute.setThreads(threads)
     do {
-      let kernels = kernelSize.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
       let task = MQARConfig(vocabSize: vocab, seqLen: seqLen, numKVPairs: kvPairs, randomNonQueries: randomNonQueries)
       var tasks = [task]
       if let testTasks {
@@ -75,15 +77,14 @@ struct MQARCommand: ParsableCommand {
       }
       let longest = tasks.map(\.seqLen).max()!
       let config = MQARTrainingConfig(
-        model: ModelConfig(
-          mixer: mixer, dModel: dModel, layers: layers, vocabSize: vocab, maxPositions: longest, heads: heads,
-          hiddenMult: 4, kernelSizes: kernels.isEmpty ? [3, -1] : kernels, lMax: longest,
-          embedDropout: embedDropout, attnDropout: attnDropout),
+        model: architecture.modelConfig(
+          dModel: dModel, layers: layers, vocabSize: vocab, maxPositions: positions ? longest : 0, hiddenMult: hiddenMult,
+          lMax: longest, embedDropout: embedDropout, attnDropout: attnDropout),
         data: task, testTasks: tasks, trainExamples: trainExamples, testExamples: testExamples, batch: batch,
         epochs: epochs, learningRate: lr, weightDecay: weightDecay, targetAccuracy: targetAccuracy, seed: seed,
         dataSeed: dataSeed)
       try config.validate()
-      let runName = name ?? MQARSweep.Point(mixer: mixer, dModel: dModel, learningRate: lr, task: .init(seqLen: seqLen, numKVPairs: kvPairs)).runName(sweep: "mqar")
+      let runName = name ?? MQARSweep.Point(mixer: .init(architecture.mixer), dModel: dModel, learningRate: lr, task: .init(seqLen: seqLen, numKVPairs: kvPairs)).runName(sweep: "mqar")
       let registry = try Registry(path: Registry.resolvePath(db))
       if let existing = try registry.run(named: runName) {
         guard replaceUnfinished, existing.status != .finished, existing.status != .running else {

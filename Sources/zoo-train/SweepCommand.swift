@@ -9,10 +9,10 @@ struct SweepCommand: ParsableCommand {
     commandName: "sweep",
     abstract: "Run an MQAR grid from a JSON sweep file; skips points already finished in the registry.",
     discussion: """
-      Each point (mixer × d_model × lr × task) runs as its own 'zoo-train mqar' process named
-      <sweep>-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>, --jobs at a time with one thread each (small MQAR
-      models keep two single-threaded runs busier than one two-threaded run; see README).
-      Interrupted: finished points stay; run the same command again to go on (killed points are
+      Each point (mixer × d_model × lr × task) runs as its own 'zoo-train mqar' process named \
+      <sweep>-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>, --jobs at a time with one thread each (small MQAR \
+      models keep two single-threaded runs busier than one two-threaded run; see README). \
+      Interrupted: finished points stay; run the same command again to go on (killed points are \
       redone). Then: zoo-runs query queries/mqar_accuracy_by_d_model.sql, zoo-analyze mqar.
 
       Example: zoo-train sweep sweeps/fig2-cpu.json
@@ -52,14 +52,8 @@ struct SweepCommand: ParsableCommand {
           let name = point.runName(sweep: sweep.name)
           let process = Process()
           process.executableURL = URL(fileURLWithPath: executable)
-          process.arguments = [
-            "mqar", "--mixer", point.mixer, "--d-model", String(point.dModel), "--layers", String(sweep.layers),
-            "--seq-len", String(point.task.seqLen), "--kv-pairs", String(point.task.numKVPairs), "--vocab",
-            String(sweep.vocabSize), "--lr", String(point.learningRate), "--epochs", String(sweep.epochs), "--batch",
-            String(sweep.batchSize), "--train-examples", String(sweep.trainExamples), "--test-examples",
-            String(sweep.testExamples), "--seed", String(sweep.seed), "--threads", "1", "--name", name,
-            "--replace-unfinished", "--db", dbPath, "--plain",
-          ]
+          process.arguments =
+            sweep.arguments(point) + ["--threads", "1", "--name", name, "--replace-unfinished", "--db", dbPath, "--plain"]
           let log = URL(fileURLWithPath: dbPath).deletingLastPathComponent().appendingPathComponent("sweep-logs/\(name).log")
           try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
           FileManager.default.createFile(atPath: log.path, contents: nil)

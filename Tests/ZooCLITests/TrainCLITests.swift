@@ -67,6 +67,35 @@ import ZooStorage
     }
   }
 
+  /// Every mixer trains on pile-mini from the command line: held-out loss ends below both the
+  /// untrained model's (≈ ln 50257) and the smoothed unigram baseline.
+  @Test(.enabled(if: Tool.shared != nil, "needs ../shared/data/pile-mini"))
+  func everyMixerLowersHeldOutLoss() throws {
+    let scratch = try Scratch()
+    let shards = ["00", "01"].map { Tool.shared!.appendingPathComponent("data/pile-mini/\($0).jsonl.zst").path }
+    let env = ["ZOO_DB": scratch.path + "/zoo.db"]
+    let ingest = try Tool.run("zoo-ingest", ["--out", "tokens", "--plain"] + shards, in: scratch.path, environment: env)
+    #expect(ingest.status == 0, "\(ingest.stderr)")
+    let help = try Tool.run("zoo-train", ["lm", "--help"], in: scratch.path, environment: env)
+    let mixers = ["attention", "base_conv", "based", "h3", "hyena", "mamba", "retnet", "rwkv", "sliding_window_attention"]
+    for mixer in mixers {
+      #expect(help.stdout.contains(mixer), "zoo-train lm --help does not list \(mixer)")
+      let train = try Tool.run(
+        "zoo-train",
+        [
+          "lm", "--data", "tokens/00.h5", "tokens/01.h5", "--mixer", mixer, "--d-model", "32", "--layers", "2",
+          "--heads", "2", "--window", "16", "--seq-len", "64", "--batch", "8", "--steps", "60", "--lr", "1e-2",
+          "--eval-tokens", "4096", "--name", mixer, "--plain",
+        ], in: scratch.path, environment: env)
+      #expect(train.status == 0, "\(mixer): \(train.stderr.suffix(2000))")
+      guard train.status == 0 else { continue }
+      let summaries = Dictionary(uniqueKeysWithValues: try Registry(path: scratch.path + "/zoo.db").summaries(ofRun: mixer).map { ($0.key, $0) })
+      let evalLoss = try #require(summaries["eval/loss"]?.last)
+      let unigram = try #require(summaries["eval/unigram_loss"]?.last)
+      #expect(evalLoss < log(50257) - 3 && evalLoss < unigram, "\(mixer): held-out loss \(evalLoss), unigram \(unigram)")
+    }
+  }
+
   @Test func badFlagsAndMissingStoresAreClearErrors() throws {
     let scratch = try Scratch()
     let env = ["ZOO_DB": scratch.path + "/zoo.db"]

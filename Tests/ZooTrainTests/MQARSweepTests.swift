@@ -29,6 +29,26 @@ import Testing
     #expect(pending.count == points.count - 4)
   }
 
+  /// A mixer object names a per-layer list with options; Figure 2's defaults reach the child's arguments.
+  @Test func mixerObjectsAndFigure2Defaults() throws {
+    let path = try write(valid.replacingOccurrences(
+      of: #""mixers": ["attention", "base_conv"]"#,
+      with: #""mixers": ["attention", {"label": "based", "mixer": "base_conv,based", "feature_dim": 8, "kernel_size": [3]}]"#))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let sweep = try MQARSweep.load(path: path)
+    let based = try #require(sweep.points.first { $0.mixer.label == "based" })
+    #expect(based.runName(sweep: "s") == "s-based-d64-lr1e-4-L64-kv4")
+    let args = sweep.arguments(based)
+    #expect(args.starts(with: ["mqar", "--mixer", "base_conv,based", "--feature-dim", "8", "--kernel-size", "3"]))
+    #expect(args.contains("--no-positions") && args.contains("--no-random-non-queries"))
+    #expect(args[args.firstIndex(of: "--hidden-mult")! + 1] == "0")
+    let attention = try #require(sweep.points.first { $0.mixer.label == "attention" })
+    #expect(sweep.arguments(attention).contains("--positions"))
+    let clash = try write(valid.replacingOccurrences(of: #""base_conv"]"#, with: #"{"label": "attention", "mixer": "based"}]"#))
+    defer { try? FileManager.default.removeItem(atPath: clash) }
+    #expect(throws: MQARSweepError.self) { try MQARSweep.load(path: clash) }
+  }
+
   @Test func formatsLearningRates() {
     #expect(MQARSweep.format(0.001) == "1e-3")
     #expect(MQARSweep.format(0.000464158883) == "4.64e-4")

@@ -8,14 +8,20 @@ import Foundation
 /// {
 ///   "name": "fig2-cpu",
 ///   "vocab_size": 8192,
-///   "mixers": ["attention", "base_conv"],
+///   "mixers": ["attention", "base_conv", {"label": "based", "mixer": "base_conv,based", "feature_dim": 8}],
 ///   "d_models": [64, 128],
 ///   "learning_rates": [0.0001, 0.001],
 ///   "tasks": [{"seq_len": 64, "num_kv_pairs": 4}, {"seq_len": 128, "num_kv_pairs": 8}],
 ///   "layers": 2, "epochs": 32, "batch_size": 64,
-///   "train_examples": 20000, "test_examples": 1000, "seed": 123
+///   "train_examples": 20000, "test_examples": 1000, "seed": 123,
+///   "hidden_mult": 0, "positions_for": ["attention"], "random_non_queries": false
 /// }
 /// ```
+/// A mixer is a name as `--mixer` takes it, or an object with a `label` (used in run names), the
+/// `mixer` (a per-layer list is allowed) and its options (`feature_dim`, `d_state`, `head_dim`,
+/// `window`, `heads`, `kernel_size`). `hidden_mult` (default 0: no MLP), `positions_for`
+/// (mixers with learned position embeddings, default attention only) and `random_non_queries`
+/// (default false: filler tokens stay 0) follow Zoology's Figure 2.
 public struct MQARSweep: Codable, Sendable, Equatable {
   /// One (sequence length, kv pairs) task.
   public struct Task: Codable, Sendable, Equatable, Hashable {
@@ -36,10 +42,66 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     }
   }
 
+  /// A mixer of the sweep and its options.
+  public struct Mixer: Codable, Sendable, Equatable, Hashable {
+    /// Name in run names (no commas).
+    public var label: String
+    /// `--mixer` value: a mixer or a per-layer list.
+    public var mixer: String
+    public var featureDim: Int?
+    public var dState: Int?
+    public var headDim: Int?
+    public var window: Int?
+    public var heads: Int?
+    public var kernelSize: [Int]?
+
+    enum CodingKeys: String, CodingKey {
+      case label, mixer, window, heads
+      case featureDim = "feature_dim"
+      case dState = "d_state"
+      case headDim = "head_dim"
+      case kernelSize = "kernel_size"
+    }
+
+    /// A mixer with default options, labeled by its name (commas become `+`).
+    public init(_ mixer: String) {
+      self.mixer = mixer
+      label = mixer.replacingOccurrences(of: ",", with: "+")
+    }
+
+    /// Reads a bare name or an object.
+    public init(from decoder: any Decoder) throws {
+      if let name = try? decoder.singleValueContainer().decode(String.self) {
+        self.init(name)
+        return
+      }
+      let c = try decoder.container(keyedBy: CodingKeys.self)
+      self.init(try c.decode(String.self, forKey: .mixer))
+      label = try c.decodeIfPresent(String.self, forKey: .label) ?? label
+      featureDim = try c.decodeIfPresent(Int.self, forKey: .featureDim)
+      dState = try c.decodeIfPresent(Int.self, forKey: .dState)
+      headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
+      window = try c.decodeIfPresent(Int.self, forKey: .window)
+      heads = try c.decodeIfPresent(Int.self, forKey: .heads)
+      kernelSize = try c.decodeIfPresent([Int].self, forKey: .kernelSize)
+    }
+
+    /// `zoo-train mqar` arguments selecting this mixer and its options.
+    public var arguments: [String] {
+      var out = ["--mixer", mixer]
+      let options: [(String, Int?)] = [
+        ("--feature-dim", featureDim), ("--d-state", dState), ("--head-dim", headDim), ("--window", window), ("--heads", heads),
+      ]
+      for case let (flag, value?) in options { out += [flag, String(value)] }
+      if let kernelSize { out += ["--kernel-size", kernelSize.map(String.init).joined(separator: ",")] }
+      return out
+    }
+  }
+
   /// One grid point.
   public struct Point: Sendable, Equatable, Hashable {
-    /// Mixer name as `zoo-train --mixer` takes it.
-    public var mixer: String
+    /// The mixer and its options.
+    public var mixer: Mixer
     /// Model width.
     public var dModel: Int
     /// Peak learning rate.
@@ -48,7 +110,7 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     public var task: Task
 
     /// A grid point.
-    public init(mixer: String, dModel: Int, learningRate: Double, task: Task) {
+    public init(mixer: Mixer, dModel: Int, learningRate: Double, task: Task) {
       self.mixer = mixer
       self.dModel = dModel
       self.learningRate = learningRate
@@ -57,7 +119,7 @@ public struct MQARSweep: Codable, Sendable, Equatable {
 
     /// The registry run name: `<sweep>-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>`.
     public func runName(sweep: String) -> String {
-      "\(sweep)-\(mixer)-d\(dModel)-lr\(MQARSweep.format(learningRate))-L\(task.seqLen)-kv\(task.numKVPairs)"
+      "\(sweep)-\(mixer.label)-d\(dModel)-lr\(MQARSweep.format(learningRate))-L\(task.seqLen)-kv\(task.numKVPairs)"
     }
   }
 
@@ -66,7 +128,7 @@ public struct MQARSweep: Codable, Sendable, Equatable {
   /// Vocabulary size.
   public var vocabSize: Int
   /// Mixers to compare.
-  public var mixers: [String]
+  public var mixers: [Mixer]
   /// Model widths.
   public var dModels: [Int]
   /// Learning rates (the plotted value is the best over these).
@@ -85,6 +147,12 @@ public struct MQARSweep: Codable, Sendable, Equatable {
   public var testExamples: Int
   /// Data and initialization seed.
   public var seed: UInt64
+  /// MLP width multiple (0: no MLP, as Zoology's Figure 2).
+  public var hiddenMult: Int
+  /// Mixers (labels) given learned position embeddings (Figure 2: attention only).
+  public var positionsFor: [String]
+  /// Whether filler positions hold random tokens (Figure 2: false).
+  public var randomNonQueries: Bool
 
   enum CodingKeys: String, CodingKey {
     case name, mixers, tasks, layers, epochs, seed
@@ -94,6 +162,41 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     case batchSize = "batch_size"
     case trainExamples = "train_examples"
     case testExamples = "test_examples"
+    case hiddenMult = "hidden_mult"
+    case positionsFor = "positions_for"
+    case randomNonQueries = "random_non_queries"
+  }
+
+  /// Reads a sweep; `hidden_mult` and `positions_for` may be left out.
+  public init(from decoder: any Decoder) throws {
+    let c = try decoder.container(keyedBy: CodingKeys.self)
+    name = try c.decode(String.self, forKey: .name)
+    vocabSize = try c.decode(Int.self, forKey: .vocabSize)
+    mixers = try c.decode([Mixer].self, forKey: .mixers)
+    dModels = try c.decode([Int].self, forKey: .dModels)
+    learningRates = try c.decode([Double].self, forKey: .learningRates)
+    tasks = try c.decode([Task].self, forKey: .tasks)
+    layers = try c.decode(Int.self, forKey: .layers)
+    epochs = try c.decode(Int.self, forKey: .epochs)
+    batchSize = try c.decode(Int.self, forKey: .batchSize)
+    trainExamples = try c.decode(Int.self, forKey: .trainExamples)
+    testExamples = try c.decode(Int.self, forKey: .testExamples)
+    seed = try c.decode(UInt64.self, forKey: .seed)
+    hiddenMult = try c.decodeIfPresent(Int.self, forKey: .hiddenMult) ?? 0
+    positionsFor = try c.decodeIfPresent([String].self, forKey: .positionsFor) ?? ["attention"]
+    randomNonQueries = try c.decodeIfPresent(Bool.self, forKey: .randomNonQueries) ?? false
+  }
+
+  /// `zoo-train mqar` arguments for a point (without the registry and naming flags).
+  public func arguments(_ point: Point) -> [String] {
+    ["mqar"] + point.mixer.arguments + [
+      "--d-model", String(point.dModel), "--layers", String(layers), "--hidden-mult", String(hiddenMult),
+      positionsFor.contains(point.mixer.label) ? "--positions" : "--no-positions",
+      randomNonQueries ? "--random-non-queries" : "--no-random-non-queries",
+      "--seq-len", String(point.task.seqLen), "--kv-pairs", String(point.task.numKVPairs), "--vocab", String(vocabSize),
+      "--lr", String(point.learningRate), "--epochs", String(epochs), "--batch", String(batchSize),
+      "--train-examples", String(trainExamples), "--test-examples", String(testExamples), "--seed", String(seed),
+    ]
   }
 
   /// Reads and checks a sweep file.
@@ -140,7 +243,7 @@ public struct MQARSweep: Codable, Sendable, Equatable {
 
   /// The MQAR data configuration of a task.
   public func dataConfig(_ task: Task) -> MQARConfig {
-    MQARConfig(vocabSize: vocabSize, seqLen: task.seqLen, numKVPairs: task.numKVPairs)
+    MQARConfig(vocabSize: vocabSize, seqLen: task.seqLen, numKVPairs: task.numKVPairs, randomNonQueries: randomNonQueries)
   }
 
   private func validate(path: String) throws {
@@ -151,6 +254,11 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     }
     if let lr = learningRates.first(where: { !($0 > 0) }) { throw fail("learning rate \(lr) must be positive") }
     if let d = dModels.first(where: { $0 < 1 }) { throw fail("d_model \(d) must be positive") }
+    if Set(mixers.map(\.label)).count != mixers.count { throw fail("mixer labels must be distinct") }
+    if let bad = mixers.first(where: { $0.label.isEmpty || $0.label.contains(where: { $0 == "," || $0 == "/" || $0.isWhitespace }) }) {
+      throw fail("mixer label '\(bad.label)' must be non-empty, without commas, spaces or '/'")
+    }
+    if hiddenMult < 0 { throw fail("hidden_mult must be >= 0") }
     if layers < 1 || epochs < 1 || batchSize < 1 || trainExamples < 1 || testExamples < 1 {
       throw fail("layers, epochs, batch_size, train_examples and test_examples must be positive")
     }

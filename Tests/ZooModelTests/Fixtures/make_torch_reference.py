@@ -6,13 +6,14 @@ Usage (from the package root, with ../shared beside it and torch installed):
 
 For each case it builds the LM of ../shared/bench/torch_ref.py (an independent re-implementation of
 zoology's LanguageModel with zoology's parameter names), with dropout off, on a fixed batch, and
-dumps: every parameter, the ids and targets, the mean loss, the per-token losses and every
+dumps (Hyena and Based come from bench/torch_mixers.py): every parameter, the ids and targets, the mean loss, the per-token losses and every
 parameter's gradient. Output: <case>.json (names, shapes, offsets, scalars) and <case>.bin
 (float32 little-endian, concatenated).
 """
 import importlib.util
 import json
 import math
+import os
 import sys
 
 import numpy as np
@@ -20,91 +21,13 @@ import torch
 import torch.nn.functional as F
 
 ref_path, out_dir = sys.argv[1], sys.argv[2]
-spec = importlib.util.spec_from_file_location("torch_ref", ref_path)
-torch_ref = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(torch_ref)
-
-class Hyena(torch.nn.Module):
-    """Zoology's Hyena as PAPER.md §6.5 describes it (order 2, filter order 64), written out here."""
-    def __init__(self, d, l_max, order=64):
-        super().__init__()
-        self.d = d
-        self.in_proj = torch.nn.Linear(d, 3 * d)
-        self.out_proj = torch.nn.Linear(d, d)
-        self.short_filter = torch.nn.Conv1d(3 * d, 3 * d, 3, groups=3 * d, padding=2)
-        self.filter_fn = HyenaFilter(d, l_max, order)
-
-    def forward(self, u):
-        L = u.shape[1]
-        z = self.short_filter(self.in_proj(u).transpose(1, 2))[..., :L]
-        x1, x2, v = z.split(self.d, dim=1)
-        v = v * x1
-        k = self.filter_fn.filter(L)
-        v = torch_ref.causal_fft_conv_plus_input(v, k[None]) - v + v * self.filter_fn.bias[None, :, None]
-        return self.out_proj((v * x2).transpose(1, 2))
-
-
-class Sin(torch.nn.Module):
-    def __init__(self, n):
-        super().__init__()
-        self.freq = torch.nn.Parameter(torch.ones(n))
-
-    def forward(self, x):
-        return torch.sin(self.freq * x)
-
-
-class PosEmb(torch.nn.Module):
-    def __init__(self, l_max):
-        super().__init__()
-        t = torch.linspace(0, 1, l_max)[:, None]
-        w = 2 * math.pi * torch.linspace(0, l_max - 1, l_max)[:, None] / l_max
-        self.z = torch.nn.Parameter(torch.cat([t, torch.cos(1e-4 * w), -torch.sin(1e-4 * w)], dim=-1))
-        self.register_buffer("t", t)
-
-
-class HyenaFilter(torch.nn.Module):
-    def __init__(self, d, l_max, order):
-        super().__init__()
-        self.pos_emb = PosEmb(l_max)
-        act = Sin(order)
-        self.implicit_filter = torch.nn.Sequential(
-            torch.nn.Linear(3, order), act, torch.nn.Linear(order, order), act, torch.nn.Linear(order, order), act,
-            torch.nn.Linear(order, d, bias=False))
-        self.register_buffer("deltas", torch.linspace(math.log(1e-2) / 1.5, math.log(1e-2) / 0.3, d))
-        self.bias = torch.nn.Parameter(torch.randn(d))
-
-    def filter(self, L):
-        h = self.implicit_filter(self.pos_emb.z[:L])
-        h = h * torch.exp(-self.pos_emb.t[:L] * self.deltas.abs())
-        return h.transpose(0, 1)
-
-
-class Based(torch.nn.Module):
-    """Zoology's LinearAttention with the TaylorExp feature map (quadratic view), written out here."""
-    def __init__(self, d, heads, f):
-        super().__init__()
-        self.h, self.f, self.hd = heads, f, d // heads
-        self.proj_q = torch.nn.Linear(d, f * heads, bias=False)
-        self.proj_k = torch.nn.Linear(d, f * heads, bias=False)
-        self.proj_v = torch.nn.Linear(d, d, bias=False)
-        self.out_proj = torch.nn.Linear(d, d, bias=False)
-
-    def phi(self, x):
-        x2 = (x.unsqueeze(-1) * x.unsqueeze(-2)).flatten(start_dim=-2) / math.sqrt(2)
-        return torch.cat([x[..., :1] ** 0, x / math.sqrt(math.sqrt(self.f)), x2 / math.sqrt(self.f)], dim=-1)
-
-    def forward(self, u):
-        b, l, d = u.shape
-        q = self.proj_q(u).view(b, l, self.h, self.f).transpose(1, 2)
-        k = self.proj_k(u).view(b, l, self.h, self.f).transpose(1, 2)
-        v = self.proj_v(u).view(b, l, self.h, self.hd).transpose(1, 2)
-        q, k = self.phi(q), self.phi(k)
-        a = torch.tril(torch.einsum("bhnd,bhmd->bhnm", q, k))
-        y = torch.einsum("bhnm,bhme->bhne", a, v)
-        z = 1 / (torch.einsum("bhld,bhld->bhl", q, k.cumsum(2)) + 1e-12)
-        y = (y * z[..., None]).transpose(1, 2).reshape(b, l, d)
-        return self.out_proj(y)
-
+os.environ["ZOO_TORCH_REF"] = ref_path
+spec = importlib.util.spec_from_file_location(
+    "torch_mixers", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../bench/torch_mixers.py"))
+torch_mixers = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(torch_mixers)
+torch_ref = torch_mixers.torch_ref
+Hyena, Based = torch_mixers.Hyena, torch_mixers.Based
 
 CUSTOM = {"hyena": lambda cfg: Hyena(cfg["d_model"], cfg["l_max"]),
           "based": lambda cfg: Based(cfg["d_model"], cfg["num_heads"], cfg["feature_dim"])}
