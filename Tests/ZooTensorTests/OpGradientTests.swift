@@ -75,6 +75,16 @@ func checkOp(
     #expect(checkOp([qkv], step: 5e-3) { $0.causalSelfAttention(qkv, heads: heads) }.isEmpty)
   }
 
+  /// Rotary rotation: gradients, and `rot(x)_n · rot(x)_m` depends on `n − m` only.
+  @Test func rotary() {
+    let x = randomTensor([2, 5, 10], seed: 25)
+    #expect(checkOp([x]) { $0.rotary(x, heads: 2) }.isEmpty)
+    let same = Tensor((0..<(4 * 6)).map { Float(sin(Double($0 % 6) + 1)) }, shape: [1, 4, 6])
+    let y = Tape(recording: false).rotary(same, heads: 1)
+    func dot(_ n: Int, _ m: Int) -> Float { (0..<6).reduce(0) { $0 + y.value[n * 6 + $1] * y.value[m * 6 + $1] } }
+    #expect(abs(dot(2, 0) - dot(3, 1)) < 1e-5 && abs(dot(1, 0) - dot(2, 1)) < 1e-5 && abs(dot(1, 0) - dot(2, 0)) > 1e-3)
+  }
+
   @Test func sigmoidAndSiLU() {
     let x = randomTensor([2, 3, 7], seed: 17, scale: 3)
     #expect(checkOp([x], step: 1e-3) { $0.sigmoid(x) }.isEmpty)
