@@ -134,6 +134,25 @@ let contractCases: [(String, Int)] = [
     #expect(worst < 1e-5, "max difference \(worst)")
   }
 
+  /// RetNet's parallel (training) view of retention equals its recurrent view.
+  @Test func retentionParallelAndRecurrentViewsAgree() {
+    var rng = SplitMix64(seed: 10)
+    let (batch, length, heads, d) = (2, 16, 2, 8)
+    let gammas = [0.96875, 0.8]
+    func random(scale: Float) -> Tensor {
+      Tensor((0..<(batch * length * d)).map { _ in Float(rng.nextGaussian()) * scale }, shape: [batch, length, d])
+    }
+    // Large enough queries and keys that the max(|Σ_m R_nm|, 1) normalizer takes both branches.
+    let (q, k, v) = (random(scale: 1.5), random(scale: 1.5), random(scale: 1))
+    let parallel = Tape(recording: false).retention(q: q, k: k, v: v, heads: heads, gammas: gammas)
+    let recurrent = Tensor(zeros: [batch, length, d])
+    Retention.recurrent(
+      q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, d: d,
+      heads: heads, gammas: gammas, out: recurrent.value.baseAddress!)
+    let worst = zip(parallel.array, recurrent.array).map { abs($0 - $1) }.max()!
+    #expect(worst < 1e-5, "max difference \(worst)")
+  }
+
   @Test func slidingWindowSeesOnlyItsWindow() {
     let mixer = smallMixer("sliding_window_attention")
     let x = randomInput(batch: 1, length: 12, seed: 5)

@@ -85,6 +85,25 @@ func checkOp(
     #expect(abs(dot(2, 0) - dot(3, 1)) < 1e-5 && abs(dot(1, 0) - dot(2, 1)) < 1e-5 && abs(dot(1, 0) - dot(2, 0)) > 1e-3)
   }
 
+  /// Retention with one and two heads; the inputs' scale makes `max(|Σ_m R_nm|, 1)` take both branches.
+  @Test(arguments: [1, 2])
+  func retention(heads: Int) {
+    let (batch, length, d) = (2, 7, 8)
+    let gammas = [0.8, 0.5].prefix(heads).map { $0 }
+    let q = randomTensor([batch, length, d], seed: 26, scale: 1.5)
+    let k = randomTensor([batch, length, d], seed: 27, scale: 1.5)
+    let v = randomTensor([batch, length, d], seed: 28)
+    let out = Tensor(zeros: [batch, length, d])
+    let weights = Tensor(zeros: [batch, heads, length, length])
+    let sums = Tensor(zeros: [batch, heads, length])
+    Retention.forward(
+      q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, d: d,
+      heads: heads, gammas: gammas, out: out.value.baseAddress!, weights: weights.value.baseAddress!,
+      sums: sums.value.baseAddress!)
+    #expect(sums.array.contains { abs($0) > 1.1 } && sums.array.contains { abs($0) < 0.9 })
+    #expect(checkOp([q, k, v], step: 5e-3) { $0.retention(q: q, k: k, v: v, heads: heads, gammas: gammas) }.isEmpty)
+  }
+
   @Test func sigmoidAndSiLU() {
     let x = randomTensor([2, 3, 7], seed: 17, scale: 3)
     #expect(checkOp([x], step: 1e-3) { $0.sigmoid(x) }.isEmpty)
