@@ -104,6 +104,20 @@ func checkOp(
     #expect(checkOp([q, k, v], step: 5e-3) { $0.retention(q: q, k: k, v: v, heads: heads, gammas: gammas) }.isEmpty)
   }
 
+  /// Group norm: gradients, and with unit weight and zero bias it is a layer norm of each group.
+  @Test func groupNorm() {
+    let x = randomTensor([2, 3, 8], seed: 29)
+    let w = randomTensor([8], seed: 30)
+    let b = randomTensor([8], seed: 31)
+    #expect(checkOp([x, w, b], step: 5e-3) { $0.groupNorm(x, groups: 2, weight: w, bias: b) }.isEmpty)
+    let ones = Tensor([Float](repeating: 1, count: 8), shape: [8])
+    let zeros = Tensor(zeros: [8])
+    let grouped = Tape(recording: false).groupNorm(x, groups: 2, weight: ones, bias: zeros)
+    let perGroup = Tape(recording: false).layerNorm(
+      Tensor(x.array, shape: [12, 4]), weight: Tensor([1, 1, 1, 1], shape: [4]), bias: Tensor(zeros: [4]))
+    #expect(zip(grouped.array, perGroup.array).allSatisfy { abs($0 - $1) < 1e-5 })
+  }
+
   @Test func sigmoidAndSiLU() {
     let x = randomTensor([2, 3, 7], seed: 17, scale: 3)
     #expect(checkOp([x], step: 1e-3) { $0.sigmoid(x) }.isEmpty)
