@@ -27,6 +27,7 @@ func randomInput(batch: Int, length: Int, seed: UInt64) -> Tensor {
 /// Every mixer (and BaseConv with both kernel kinds) under one contract.
 let contractCases: [(String, Int)] = [
   ("attention", 0), ("sliding_window_attention", 0), ("base_conv", 0), ("base_conv", 1), ("based", 0), ("h3", 0), ("hyena", 0),
+  ("retnet", 0),
 ]
 
 @Suite struct MixerContractTests {
@@ -99,6 +100,7 @@ let contractCases: [(String, Int)] = [
   static let expectedStateSizes: [String: Int] = [
     "attention/0": 2 * 8 * 12, "sliding_window_attention/0": 2 * 8 * 4, "base_conv/0": 8 * 3, "base_conv/1": 8 * 12,
     "based/0": 2 * 4 * 15 + 2 * 15, "h3/0": 8 * 16, "hyena/0": 8 * 12,
+    "retnet/0": 2 * 4 * 4,
   ]
 
   @Test(arguments: contractCases)
@@ -131,6 +133,25 @@ let contractCases: [(String, Int)] = [
       q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, heads: heads,
       featureDim: f, d: d, out: recurrent.value.baseAddress!)
     let worst = zip(quadratic.array, recurrent.array).map { abs($0 - $1) }.max()!
+    #expect(worst < 1e-5, "max difference \(worst)")
+  }
+
+  /// RetNet's parallel (training) view of retention equals its recurrent view.
+  @Test func retentionParallelAndRecurrentViewsAgree() {
+    var rng = SplitMix64(seed: 10)
+    let (batch, length, heads, d) = (2, 16, 2, 8)
+    let gammas = [0.96875, 0.8]
+    func random(scale: Float) -> Tensor {
+      Tensor((0..<(batch * length * d)).map { _ in Float(rng.nextGaussian()) * scale }, shape: [batch, length, d])
+    }
+    // Large enough queries and keys that the max(|Σ_m R_nm|, 1) normalizer takes both branches.
+    let (q, k, v) = (random(scale: 1.5), random(scale: 1.5), random(scale: 1))
+    let parallel = Tape(recording: false).retention(q: q, k: k, v: v, heads: heads, gammas: gammas)
+    let recurrent = Tensor(zeros: [batch, length, d])
+    Retention.recurrent(
+      q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, d: d,
+      heads: heads, gammas: gammas, out: recurrent.value.baseAddress!)
+    let worst = zip(parallel.array, recurrent.array).map { abs($0 - $1) }.max()!
     #expect(worst < 1e-5, "max difference \(worst)")
   }
 

@@ -75,6 +75,49 @@ func checkOp(
     #expect(checkOp([qkv], step: 5e-3) { $0.causalSelfAttention(qkv, heads: heads) }.isEmpty)
   }
 
+  /// Rotary rotation: gradients, and `rot(x)_n · rot(x)_m` depends on `n − m` only.
+  @Test func rotary() {
+    let x = randomTensor([2, 5, 10], seed: 25)
+    #expect(checkOp([x]) { $0.rotary(x, heads: 2) }.isEmpty)
+    let same = Tensor((0..<(4 * 6)).map { Float(sin(Double($0 % 6) + 1)) }, shape: [1, 4, 6])
+    let y = Tape(recording: false).rotary(same, heads: 1)
+    func dot(_ n: Int, _ m: Int) -> Float { (0..<6).reduce(0) { $0 + y.value[n * 6 + $1] * y.value[m * 6 + $1] } }
+    #expect(abs(dot(2, 0) - dot(3, 1)) < 1e-5 && abs(dot(1, 0) - dot(2, 1)) < 1e-5 && abs(dot(1, 0) - dot(2, 0)) > 1e-3)
+  }
+
+  /// Retention with one and two heads; the inputs' scale makes `max(|Σ_m R_nm|, 1)` take both branches.
+  @Test(arguments: [1, 2])
+  func retention(heads: Int) {
+    let (batch, length, d) = (2, 7, 8)
+    let gammas = [0.8, 0.5].prefix(heads).map { $0 }
+    let q = randomTensor([batch, length, d], seed: 26, scale: 1.5)
+    let k = randomTensor([batch, length, d], seed: 27, scale: 1.5)
+    let v = randomTensor([batch, length, d], seed: 28)
+    let out = Tensor(zeros: [batch, length, d])
+    let weights = Tensor(zeros: [batch, heads, length, length])
+    let sums = Tensor(zeros: [batch, heads, length])
+    Retention.forward(
+      q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, d: d,
+      heads: heads, gammas: gammas, out: out.value.baseAddress!, weights: weights.value.baseAddress!,
+      sums: sums.value.baseAddress!)
+    #expect(sums.array.contains { abs($0) > 1.1 } && sums.array.contains { abs($0) < 0.9 })
+    #expect(checkOp([q, k, v], step: 5e-3) { $0.retention(q: q, k: k, v: v, heads: heads, gammas: gammas) }.isEmpty)
+  }
+
+  /// Group norm: gradients, and with unit weight and zero bias it is a layer norm of each group.
+  @Test func groupNorm() {
+    let x = randomTensor([2, 3, 8], seed: 29)
+    let w = randomTensor([8], seed: 30)
+    let b = randomTensor([8], seed: 31)
+    #expect(checkOp([x, w, b], step: 5e-3) { $0.groupNorm(x, groups: 2, weight: w, bias: b) }.isEmpty)
+    let ones = Tensor([Float](repeating: 1, count: 8), shape: [8])
+    let zeros = Tensor(zeros: [8])
+    let grouped = Tape(recording: false).groupNorm(x, groups: 2, weight: ones, bias: zeros)
+    let perGroup = Tape(recording: false).layerNorm(
+      Tensor(x.array, shape: [12, 4]), weight: Tensor([1, 1, 1, 1], shape: [4]), bias: Tensor(zeros: [4]))
+    #expect(zip(grouped.array, perGroup.array).allSatisfy { abs($0 - $1) < 1e-5 })
+  }
+
   @Test func sigmoidAndSiLU() {
     let x = randomTensor([2, 3, 7], seed: 17, scale: 3)
     #expect(checkOp([x], step: 1e-3) { $0.sigmoid(x) }.isEmpty)

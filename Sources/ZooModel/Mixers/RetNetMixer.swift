@@ -1,0 +1,50 @@
+import Foundation
+import ZooTensor
+
+/// RetNet's multi-scale retention (PAPER.md §6.8; torchscale's `MultiScaleRetention`):
+/// `q`, `k`, `v`, `g` projections (no biases), rotary positions on `q` and `k`, retention with one
+/// decay per head `γ_h = 1 − 2^(−5−h)`, a per-head group norm (weight and bias per channel), the
+/// gate `swish(g) ⊙ Y`, and `out_proj`.
+public final class RetNetMixer: SequenceMixer {
+  let d: Int
+  let heads: Int
+  let gammas: [Double]
+  let wq: NamedParameter
+  let wk: NamedParameter
+  let wv: NamedParameter
+  let wg: NamedParameter
+  let normWeight: NamedParameter
+  let normBias: NamedParameter
+  let wout: NamedParameter
+
+  public init(context: MixerContext) {
+    let d = context.config.dModel
+    self.d = d
+    heads = context.config.heads
+    gammas = (0..<heads).map { 1 - Foundation.pow(2, -5 - Double($0)) }
+    wq = NamedParameter("q_proj.weight", [d, d], std: context.std)
+    wk = NamedParameter("k_proj.weight", [d, d], std: context.std)
+    wv = NamedParameter("v_proj.weight", [d, d], std: context.std)
+    wg = NamedParameter("g_proj.weight", [d, d], std: context.std)
+    normWeight = NamedParameter("group_norm.weight", [d], std: nil, value: 1)
+    normBias = NamedParameter("group_norm.bias", [d], std: nil)
+    wout = NamedParameter("out_proj.weight", [d, d], std: context.outputStd)
+  }
+
+  public var parameters: [NamedParameter] { [wq, wk, wv, wg, normWeight, normBias, wout] }
+
+  /// The recurrent state `S` of each head, `head_dim × head_dim`: `heads · (d/heads)²`. (The
+  /// decay normalizer's running count and the `d/heads` running key sum of the `|Σ_m R_nm|`
+  /// normalizer, see ``Retention/recurrent(q:k:v:batch:length:d:heads:gammas:out:)``, are not counted.)
+  public func stateSize(length: Int) -> Int { heads * (d / heads) * (d / heads) }
+
+  public func forward(_ x: Tensor, tape: Tape) -> Tensor {
+    let q = tape.rotary(tape.linear(x, weight: wq.tensor, bias: nil), heads: heads)
+    let k = tape.rotary(tape.linear(x, weight: wk.tensor, bias: nil), heads: heads)
+    let v = tape.linear(x, weight: wv.tensor, bias: nil)
+    let g = tape.linear(x, weight: wg.tensor, bias: nil)
+    let retained = tape.retention(q: q, k: k, v: v, heads: heads, gammas: gammas)
+    let y = tape.groupNorm(retained, groups: heads, weight: normWeight.tensor, bias: normBias.tensor)
+    return tape.linear(tape.multiply(tape.silu(g), y), weight: wout.tensor, bias: nil)
+  }
+}
