@@ -42,8 +42,14 @@ import Testing
     #expect(args.starts(with: ["mqar", "--mixer", "base_conv,based", "--feature-dim", "8", "--kernel-size", "3"]))
     #expect(args.contains("--no-positions") && args.contains("--no-random-non-queries"))
     #expect(args[args.firstIndex(of: "--hidden-mult")! + 1] == "0")
+    #expect(args[args.firstIndex(of: "--train-examples")! + 1] == "1000")
     let attention = try #require(sweep.points.first { $0.mixer.label == "attention" })
     #expect(sweep.arguments(attention).contains("--positions"))
+    let perTask = try write(valid.replacingOccurrences(of: #""num_kv_pairs": 4}"#, with: #""num_kv_pairs": 4, "train_examples": 500}"#))
+    defer { try? FileManager.default.removeItem(atPath: perTask) }
+    let short = try #require(try MQARSweep.load(path: perTask).points.first { $0.task.seqLen == 64 })
+    let shortArgs = try MQARSweep.load(path: perTask).arguments(short)
+    #expect(shortArgs[shortArgs.firstIndex(of: "--train-examples")! + 1] == "500")
     let clash = try write(valid.replacingOccurrences(of: #""base_conv"]"#, with: #"{"label": "attention", "mixer": "based"}]"#))
     defer { try? FileManager.default.removeItem(atPath: clash) }
     #expect(throws: MQARSweepError.self) { try MQARSweep.load(path: clash) }

@@ -29,16 +29,21 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     public var seqLen: Int
     /// Key–value pairs per example.
     public var numKVPairs: Int
+    /// Training examples for this task, overriding the sweep's (longer tasks carry more labels
+    /// per example, so they need fewer).
+    public var trainExamples: Int?
 
     enum CodingKeys: String, CodingKey {
       case seqLen = "seq_len"
       case numKVPairs = "num_kv_pairs"
+      case trainExamples = "train_examples"
     }
 
     /// A task.
-    public init(seqLen: Int, numKVPairs: Int) {
+    public init(seqLen: Int, numKVPairs: Int, trainExamples: Int? = nil) {
       self.seqLen = seqLen
       self.numKVPairs = numKVPairs
+      self.trainExamples = trainExamples
     }
   }
 
@@ -195,7 +200,7 @@ public struct MQARSweep: Codable, Sendable, Equatable {
       randomNonQueries ? "--random-non-queries" : "--no-random-non-queries",
       "--seq-len", String(point.task.seqLen), "--kv-pairs", String(point.task.numKVPairs), "--vocab", String(vocabSize),
       "--lr", String(point.learningRate), "--epochs", String(epochs), "--batch", String(batchSize),
-      "--train-examples", String(trainExamples), "--test-examples", String(testExamples), "--seed", String(seed),
+      "--train-examples", String(point.task.trainExamples ?? trainExamples), "--test-examples", String(testExamples), "--seed", String(seed),
     ]
   }
 
@@ -259,7 +264,7 @@ public struct MQARSweep: Codable, Sendable, Equatable {
       throw fail("mixer label '\(bad.label)' must be non-empty, without commas, spaces or '/'")
     }
     if hiddenMult < 0 { throw fail("hidden_mult must be >= 0") }
-    if layers < 1 || epochs < 1 || batchSize < 1 || trainExamples < 1 || testExamples < 1 {
+    if layers < 1 || epochs < 1 || batchSize < 1 || trainExamples < 1 || testExamples < 1 || tasks.contains(where: { ($0.trainExamples ?? 1) < 1 }) {
       throw fail("layers, epochs, batch_size, train_examples and test_examples must be positive")
     }
     for task in tasks {
