@@ -4,7 +4,7 @@ import ZooTensor
 
 @testable import ZooModel
 
-/// The recurrent mixers' special initializations, read back from a built model.
+/// RWKV's and Mamba's special initializations, read back from a built model.
 @Suite struct RecurrentMixerInitTests {
   /// PAPER.md §6.7 with Zoology's `n_layer = 12`, for blocks 0 and 1.
   @Test func rwkvFollowsZoologysConstructor() throws {
@@ -30,5 +30,23 @@ import ZooTensor
     }
     #expect(model.parameter(named: "backbone.layers.0.sequence_mixer.time_mix_k")?.shape == [1, 1, d])
     #expect(model.parameter(named: "backbone.layers.1.sequence_mixer.output.weight")?.shape == [d, d])
+  }
+
+  /// S4D-real `A_log`, `D = 1`, and step sizes softplus(dt bias) spread over [10⁻³, 10⁻¹].
+  @Test func mambaFollowsMambasInit() throws {
+    let (d, states) = (32, 4)
+    let config = ModelConfig(mixer: "mamba", dModel: d, layers: 1, vocabSize: 11, maxPositions: 0, dState: states)
+    let model = try LanguageModel(config: config, seed: 1)
+    func values(_ name: String) throws -> Tensor { try #require(model.parameter(named: "backbone.layers.0.sequence_mixer.\(name)")) }
+    let aLog = try values("A_log")
+    #expect(aLog.shape == [2 * d, states])
+    for i in 0..<aLog.count { #expect(abs(aLog.value[i] - Float(log(Double(i % states + 1)))) < 1e-7) }
+    #expect(try values("D").array == [Float](repeating: 1, count: 2 * d))
+    let steps = try values("dt_proj.bias").array.map { log1p(exp(Double($0))) }
+    #expect(steps.allSatisfy { $0 >= 1e-3 * 0.999 && $0 <= 1e-1 * 1.001 })
+    #expect(steps.min()! < 5e-3 && steps.max()! > 5e-2)
+    #expect(try values("dt_proj.weight").shape == [2 * d, 2])  // dt_rank = ⌈32/16⌉
+    #expect(try values("x_proj.weight").shape == [2 + 2 * states, 2 * d])
+    #expect(try values("conv1d.weight").array.allSatisfy { abs($0) <= 0.5 })
   }
 }
