@@ -124,7 +124,7 @@ extension OpGradientTests {
   }
 
   @Test func selectiveScanMatchesItsDefinitionAndGradients() {
-    let inputs = scanInputs(batch: 2, length: 7, channels: 3, states: 4, seed: 42)
+    let inputs = scanInputs(batch: 2, length: 7, channels: 3, states: 11, seed: 42)
     let (x, delta, a, b, c, d) = (inputs[0], inputs[1], inputs[2], inputs[3], inputs[4], inputs[5])
     let out = Tape(recording: false).selectiveScan(x: x, delta: delta, a: a, b: b, c: c, d: d)
     let worst = worstRelativeError(out.array, naiveSelectiveScan(x: x, delta: delta, a: a, b: b, c: c, d: d))

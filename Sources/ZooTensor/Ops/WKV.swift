@@ -23,12 +23,14 @@ public enum WKV {
     let shared = UncheckedSendable((timeDecay, timeFirst, k, v, out))
     parallelFor(d, threads: threads(batch: batch, length: length, d: d)) { c in
       let (timeDecay, timeFirst, k, v, out) = shared.value
-      let outputs = UnsafeMutablePointer<Double>.allocate(capacity: 2 * length)
+      let outputs = UnsafeMutablePointer<Double>.allocate(capacity: 3 * length)
       defer { outputs.deallocate() }
       let w = Foundation.exp(Double(timeDecay[c]))
       for b in 0..<batch {
         let offset = b * length * d + c
-        sequence(w: w, u: Double(timeFirst[c]), k: k + offset, v: v + offset, length: length, stride: d, out: outputs, logNormalizers: outputs + length)
+        sequence(
+          w: w, u: Double(timeFirst[c]), k: k + offset, v: v + offset, length: length, stride: d, out: outputs,
+          tops: outputs + length, denominators: outputs + 2 * length)
         for t in 0..<length { out[offset + t * d] = Float(outputs[t]) }
       }
     }
@@ -53,16 +55,18 @@ public enum WKV {
     let shared = UncheckedSendable((timeDecay, timeFirst, k, v, dOut, dTimeDecay, dTimeFirst, dk, dv))
     parallelFor(d, threads: threads(batch: batch, length: length, d: d)) { c in
       let (timeDecay, timeFirst, k, v, dOut, dTimeDecay, dTimeFirst, dk, dv) = shared.value
-      let outputs = UnsafeMutablePointer<Double>.allocate(capacity: 2 * length)
+      let outputs = UnsafeMutablePointer<Double>.allocate(capacity: 3 * length)
       defer { outputs.deallocate() }
-      let logNormalizers = outputs + length
+      let (tops, denominators) = (outputs + length, outputs + 2 * length)
       let w = Foundation.exp(Double(timeDecay[c]))
       let u = Double(timeFirst[c])
       var dw = 0.0
       var du = 0.0
       for b in 0..<batch {
         let offset = b * length * d + c
-        sequence(w: w, u: u, k: k + offset, v: v + offset, length: length, stride: d, out: outputs, logNormalizers: logNormalizers)
+        sequence(
+          w: w, u: u, k: k + offset, v: v + offset, length: length, stride: d, out: outputs, tops: tops,
+          denominators: denominators)
         // S, S', P, P' over t > i, as s·e^m, sy·e^m, p·e^m, py·e^m.
         var s = 0.0
         var sy = 0.0
@@ -72,18 +76,17 @@ public enum WKV {
         for i in stride(from: length - 1, through: 0, by: -1) {
           let index = offset + i * d
           let (ki, vi, g) = (Double(k[index]), Double(v[index]), Double(dOut[index]))
-          let (y, logD) = (outputs[i], logNormalizers[i])
-          // in the forward pass this was: wkv_i = (a_i + e^{u+k_i} v_i) / (b_i + e^{u+k_i})
-          let direct = g * Foundation.exp(u + ki - logD)
+          let (y, top, denominator) = (outputs[i], tops[i], denominators[i])
+          // in the forward pass this was: wkv_i = (a_i + e^{u+k_i} v_i) / D_i, D_i = e^{top}·denominator
+          let direct = g * Foundation.exp(u + ki - top) / denominator
           let later = Foundation.exp(m + ki)
           dv?[index] += Float(direct + later * s)
           dk?[index] += Float(direct * (vi - y) + later * (vi * s - sy))
           du += direct * (vi - y)
           dw -= later * (vi * p - py)
           // Add output i to the sums seen by position i − 1.
-          let mNext = max(m - w, -logD)
-          let decay = Foundation.exp(m - w - mNext)
-          let fresh = g * Foundation.exp(-logD - mNext)
+          let (mNext, decay, scale) = shifted(m - w, -top)
+          let fresh = g * scale / denominator
           p = decay * (p + s)
           py = decay * (py + sy)
           s = decay * s + fresh
@@ -96,11 +99,11 @@ public enum WKV {
     }
   }
 
-  /// One sequence of one channel (elements `stride` apart): writes `wkv_t` to `out[t]` and
-  /// `ln D_t` (its denominator) to `logNormalizers[t]`.
+  /// One sequence of one channel (elements `stride` apart): writes `wkv_t` to `out[t]` and its
+  /// denominator `D_t` as `e^{tops[t]} · denominators[t]` (the second factor is at least 1).
   static func sequence(
     w: Double, u: Double, k: UnsafePointer<Float>, v: UnsafePointer<Float>, length: Int, stride: Int,
-    out: UnsafeMutablePointer<Double>, logNormalizers: UnsafeMutablePointer<Double>
+    out: UnsafeMutablePointer<Double>, tops: UnsafeMutablePointer<Double>, denominators: UnsafeMutablePointer<Double>
   ) {
     // a_t = p·e^o, b_t = q·e^o; nothing seen yet.
     var p = 0.0
@@ -109,20 +112,23 @@ public enum WKV {
     for t in 0..<length {
       let (kt, vt) = (Double(k[t * stride]), Double(v[t * stride]))
       // wkv_t = (a_t + e^{u+k_t} v_t) / (b_t + e^{u+k_t}), numerator and denominator scaled by e^{−top}.
-      let top = max(o, u + kt)
-      let old = Foundation.exp(o - top)
-      let now = Foundation.exp(u + kt - top)
+      let (top, old, now) = shifted(o, u + kt)
       let denominator = old * q + now
       out[t] = (old * p + now * vt) / denominator
-      logNormalizers[t] = top + Foundation.log(denominator)
+      tops[t] = top
+      denominators[t] = denominator
       // a_{t+1} = e^{−w} a_t + e^{k_t} v_t, b_{t+1} = e^{−w} b_t + e^{k_t}.
-      let next = max(o - w, kt)
-      let decay = Foundation.exp(o - w - next)
-      let fresh = Foundation.exp(kt - next)
+      let (next, decay, fresh) = shifted(o - w, kt)
       p = decay * p + fresh * vt
       q = decay * q + fresh
       o = next
     }
+  }
+
+  /// `(m, e^{x−m}, e^{y−m})` with `m = max(x, y)`: one exponential, the other factor is 1.
+  @inline(__always)
+  static func shifted(_ x: Double, _ y: Double) -> (Double, Double, Double) {
+    x >= y ? (x, 1, Foundation.exp(y - x)) : (y, Foundation.exp(x - y), 1)
   }
 
   /// Threads for the shape: a step costs a handful of exponentials.
