@@ -2,7 +2,9 @@
 """Writes the PyTorch reference that ZooModelTests compares the Swift model with.
 
 Usage (from the package root, with ../shared beside it and torch installed):
-    python3 Tests/ZooModelTests/Fixtures/make_torch_reference.py ../shared/bench/torch_ref.py Tests/ZooModelTests/Fixtures
+    python3 Tests/ZooModelTests/Fixtures/make_torch_reference.py ../shared/bench/torch_ref.py Tests/ZooModelTests/Fixtures [case ...]
+
+With case names after the output folder, only those cases are written.
 
 For each case it builds the LM of ../shared/bench/torch_ref.py (an independent re-implementation of
 zoology's LanguageModel with zoology's parameter names), with dropout off, on a fixed batch, and
@@ -19,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ref_path, out_dir = sys.argv[1], sys.argv[2]
+ref_path, out_dir, only = sys.argv[1], sys.argv[2], sys.argv[3:]
 spec = importlib.util.spec_from_file_location("torch_ref", ref_path)
 torch_ref = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(torch_ref)
@@ -106,8 +108,71 @@ class Based(torch.nn.Module):
         return self.out_proj(y)
 
 
+class RWKV(torch.nn.Module):
+    """Zoology's RWKVTimeMixer (PAPER.md §6.7) with WKV written from its definition as a masked
+    softmax over positions (no recurrence), written out here."""
+    def __init__(self, d, layer=0, n_layer=12):
+        super().__init__()
+        r01, r10 = layer / (n_layer - 1), 1 - layer / n_layer
+        c = torch.arange(d, dtype=torch.float64)
+        self.time_decay = torch.nn.Parameter(-5 + 8 * (c / (d - 1)) ** (0.7 + 1.3 * r01))
+        self.time_first = torch.nn.Parameter(math.log(0.3) + 0.5 * ((c + 1) % 3 - 1))
+        self.time_mix_k = torch.nn.Parameter((c / d) ** r10)
+        self.time_mix_v = torch.nn.Parameter((c / d) ** r10 + 0.3 * r01)
+        self.time_mix_r = torch.nn.Parameter((c / d) ** (0.5 * r10))
+        self.key = torch.nn.Linear(d, d, bias=False)
+        self.value = torch.nn.Linear(d, d, bias=False)
+        self.receptance = torch.nn.Linear(d, d, bias=False)
+        self.output = torch.nn.Linear(d, d, bias=False)
+
+    def forward(self, x):
+        L = x.shape[1]
+        xx = F.pad(x, (0, 0, 1, -1))
+        k = self.key(x * self.time_mix_k + xx * (1 - self.time_mix_k))
+        v = self.value(x * self.time_mix_v + xx * (1 - self.time_mix_v))
+        r = torch.sigmoid(self.receptance(x * self.time_mix_r + xx * (1 - self.time_mix_r)))
+        t = torch.arange(L)
+        gap = (t[:, None] - 1 - t[None, :]).to(x.dtype)[None, :, :, None]  # [1, t, i, 1]: t − 1 − i
+        scores = -gap * torch.exp(self.time_decay) + k[:, None, :, :]
+        scores = torch.where((t[:, None] == t[None, :])[None, :, :, None], self.time_first + k[:, None, :, :], scores)
+        scores = scores.masked_fill((t[None, :] > t[:, None])[None, :, :, None], float("-inf"))
+        wkv = (torch.softmax(scores, dim=2) * v[:, None, :, :]).sum(2)
+        return self.output(r * wkv)
+
+
+class Mamba(torch.nn.Module):
+    """mamba_simple's Mamba (its reference path: conv1d, selective_scan_ref) with d_state 16, d_conv 4,
+    expand 2, written out here."""
+    def __init__(self, d, d_state=16, d_conv=4, expand=2):
+        super().__init__()
+        self.inner, self.n, self.rank = expand * d, d_state, math.ceil(d / 16)
+        self.in_proj = torch.nn.Linear(d, 2 * self.inner, bias=False)
+        self.conv1d = torch.nn.Conv1d(self.inner, self.inner, d_conv, groups=self.inner, padding=d_conv - 1)
+        self.x_proj = torch.nn.Linear(self.inner, self.rank + 2 * d_state, bias=False)
+        self.dt_proj = torch.nn.Linear(self.rank, self.inner)
+        self.A_log = torch.nn.Parameter(torch.log(torch.arange(1, d_state + 1, dtype=torch.float64)).repeat(self.inner, 1))
+        self.D = torch.nn.Parameter(torch.ones(self.inner))
+        self.out_proj = torch.nn.Linear(self.inner, d, bias=False)
+
+    def forward(self, u):
+        b, L, _ = u.shape
+        x, z = self.in_proj(u).chunk(2, dim=-1)
+        x = F.silu(self.conv1d(x.transpose(1, 2))[..., :L]).transpose(1, 2)
+        dt, B, C = self.x_proj(x).split([self.rank, self.n, self.n], dim=-1)
+        delta = F.softplus(self.dt_proj(dt))
+        A = -torch.exp(self.A_log)
+        h, ys = x.new_zeros(b, self.inner, self.n), []
+        for t in range(L):
+            h = torch.exp(delta[:, t, :, None] * A) * h + delta[:, t, :, None] * B[:, t, None, :] * x[:, t, :, None]
+            ys.append((h * C[:, t, None, :]).sum(-1))
+        y = torch.stack(ys, dim=1) + x * self.D
+        return self.out_proj(y * F.silu(z))
+
+
 CUSTOM = {"hyena": lambda cfg: Hyena(cfg["d_model"], cfg["l_max"]),
-          "based": lambda cfg: Based(cfg["d_model"], cfg["num_heads"], cfg["feature_dim"])}
+          "based": lambda cfg: Based(cfg["d_model"], cfg["num_heads"], cfg["feature_dim"]),
+          "rwkv": lambda cfg: RWKV(cfg["d_model"]),
+          "mamba": lambda cfg: Mamba(cfg["d_model"])}
 
 CASES = {
     "attention": dict(mixer="attention", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
@@ -120,9 +185,15 @@ CASES = {
     "based": dict(mixer="based", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
                   l_max=16, num_heads=2, feature_dim=4, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0,
                   resid_dropout=0.0),
+    "rwkv": dict(mixer="rwkv", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
+                 l_max=16, num_heads=1, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
+    "mamba": dict(mixer="mamba", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
+                  l_max=16, num_heads=1, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
 }
 
 for name, cfg in CASES.items():
+    if only and name not in only:
+        continue
     torch.manual_seed(1234)
     if name in CUSTOM:
         # Build the skeleton with attention, put the mixer in, then apply zoology's init again.
@@ -133,6 +204,13 @@ for name, cfg in CASES.items():
             layer.sequence_mixer = CUSTOM[name](cfg)
         model.lm_head.weight = model.backbone.embeddings.word_embeddings.weight
         model._init(cfg["n_layers"])
+        if name in ("rwkv", "mamba"):
+            # Projections of std 0.5 instead of 0.02: keys, steps and outputs of order one, so the
+            # recurrences are far from their trivial regime and the mixer shows in the loss.
+            for layer in model.backbone.layers:
+                for m in layer.sequence_mixer.modules():
+                    if isinstance(m, torch.nn.Linear):
+                        m.weight.data *= 25
         model = model.double()
     else:
         model = torch_ref.LM(**cfg).double()  # double: the reference's own rounding is negligible
