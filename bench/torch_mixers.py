@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""PyTorch versions of the mixers that ../shared/bench/torch_ref.py lacks (Hyena, Based), and a
+"""PyTorch versions of the mixers that ../shared/bench/torch_ref.py lacks (Hyena, Based, RWKV, Mamba), and a
 forward+backward benchmark of each mixer alone, the peer of `zoo-bench mixers`.
 
 Attention and BaseConv come from torch_ref.py ($ZOO_TORCH_REF, default ../shared/bench/torch_ref.py) (an independent re-implementation of zoology);
-Hyena and Based are written out here from PAPER.md §6.5 and §6.9. The parity fixtures of
+Hyena, Based, RWKV and Mamba are written out here from PAPER.md §6.5, §6.9, §6.7 and mamba_simple. The parity fixtures of
 ZooModelTests are made from these same modules (Tests/ZooModelTests/Fixtures/make_torch_reference.py).
 
 Benchmark (what `zoo-bench mixers --torch` runs; prints CSV mixer,seq_len,batch,median_ms,tokens_per_s):
     python3 bench/torch_mixers.py --d-model 128 \
-        --lengths 256,1024,4096 --tokens 8192 --threads 2 --mixers attention,base_conv,hyena,based
+        --lengths 256,1024,4096 --tokens 8192 --threads 2 --mixers attention,base_conv,hyena,based,rwkv,mamba
 """
 import argparse
 import importlib.util
@@ -18,6 +18,7 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
 
 
 def load_torch_ref(path):
@@ -112,6 +113,67 @@ class Based(torch.nn.Module):
         return self.out_proj(y)
 
 
+class RWKV(torch.nn.Module):
+    """Zoology's RWKVTimeMixer (PAPER.md §6.7) with WKV written from its definition as a masked
+    softmax over positions (no recurrence), written out here."""
+    def __init__(self, d, layer=0, n_layer=12):
+        super().__init__()
+        r01, r10 = layer / (n_layer - 1), 1 - layer / n_layer
+        c = torch.arange(d, dtype=torch.float64)
+        self.time_decay = torch.nn.Parameter(-5 + 8 * (c / (d - 1)) ** (0.7 + 1.3 * r01))
+        self.time_first = torch.nn.Parameter(math.log(0.3) + 0.5 * ((c + 1) % 3 - 1))
+        self.time_mix_k = torch.nn.Parameter((c / d) ** r10)
+        self.time_mix_v = torch.nn.Parameter((c / d) ** r10 + 0.3 * r01)
+        self.time_mix_r = torch.nn.Parameter((c / d) ** (0.5 * r10))
+        self.key = torch.nn.Linear(d, d, bias=False)
+        self.value = torch.nn.Linear(d, d, bias=False)
+        self.receptance = torch.nn.Linear(d, d, bias=False)
+        self.output = torch.nn.Linear(d, d, bias=False)
+
+    def forward(self, x):
+        L = x.shape[1]
+        xx = F.pad(x, (0, 0, 1, -1))
+        k = self.key(x * self.time_mix_k + xx * (1 - self.time_mix_k))
+        v = self.value(x * self.time_mix_v + xx * (1 - self.time_mix_v))
+        r = torch.sigmoid(self.receptance(x * self.time_mix_r + xx * (1 - self.time_mix_r)))
+        t = torch.arange(L)
+        gap = (t[:, None] - 1 - t[None, :]).to(x.dtype)[None, :, :, None]  # [1, t, i, 1]: t − 1 − i
+        scores = -gap * torch.exp(self.time_decay) + k[:, None, :, :]
+        scores = torch.where((t[:, None] == t[None, :])[None, :, :, None], self.time_first + k[:, None, :, :], scores)
+        scores = scores.masked_fill((t[None, :] > t[:, None])[None, :, :, None], float("-inf"))
+        wkv = (torch.softmax(scores, dim=2) * v[:, None, :, :]).sum(2)
+        return self.output(r * wkv)
+
+
+class Mamba(torch.nn.Module):
+    """mamba_simple's Mamba (its reference path: conv1d, selective_scan_ref) with d_state 16, d_conv 4,
+    expand 2, written out here."""
+    def __init__(self, d, d_state=16, d_conv=4, expand=2):
+        super().__init__()
+        self.inner, self.n, self.rank = expand * d, d_state, math.ceil(d / 16)
+        self.in_proj = torch.nn.Linear(d, 2 * self.inner, bias=False)
+        self.conv1d = torch.nn.Conv1d(self.inner, self.inner, d_conv, groups=self.inner, padding=d_conv - 1)
+        self.x_proj = torch.nn.Linear(self.inner, self.rank + 2 * d_state, bias=False)
+        self.dt_proj = torch.nn.Linear(self.rank, self.inner)
+        self.A_log = torch.nn.Parameter(torch.log(torch.arange(1, d_state + 1, dtype=torch.float64)).repeat(self.inner, 1))
+        self.D = torch.nn.Parameter(torch.ones(self.inner))
+        self.out_proj = torch.nn.Linear(self.inner, d, bias=False)
+
+    def forward(self, u):
+        b, L, _ = u.shape
+        x, z = self.in_proj(u).chunk(2, dim=-1)
+        x = F.silu(self.conv1d(x.transpose(1, 2))[..., :L]).transpose(1, 2)
+        dt, B, C = self.x_proj(x).split([self.rank, self.n, self.n], dim=-1)
+        delta = F.softplus(self.dt_proj(dt))
+        A = -torch.exp(self.A_log)
+        h, ys = x.new_zeros(b, self.inner, self.n), []
+        for t in range(L):
+            h = torch.exp(delta[:, t, :, None] * A) * h + delta[:, t, :, None] * B[:, t, None, :] * x[:, t, :, None]
+            ys.append((h * C[:, t, None, :]).sum(-1))
+        y = torch.stack(ys, dim=1) + x * self.D
+        return self.out_proj(y * F.silu(z))
+
+
 def make_mixer(name, d, length, heads, feature_dim):
     """One mixer as `zoo-bench mixers` builds it (BaseConv: the implicit long convolution of layer 1)."""
     if name == "attention":
@@ -122,12 +184,16 @@ def make_mixer(name, d, length, heads, feature_dim):
         return Hyena(d, length)
     if name == "based":
         return Based(d, heads, feature_dim)
+    if name == "rwkv":
+        return RWKV(d)
+    if name == "mamba":
+        return Mamba(d)
     raise SystemExit(f"no PyTorch version of mixer {name}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mixers", default="attention,base_conv,hyena,based")
+    ap.add_argument("--mixers", default="attention,base_conv,hyena,based,rwkv,mamba")
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--lengths", default="256,1024,4096")
     ap.add_argument("--tokens", type=int, default=8192)

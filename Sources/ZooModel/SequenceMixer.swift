@@ -69,7 +69,9 @@ public struct MixerContext {
 /// Mixers by name.
 public enum MixerRegistry {
   /// Known mixer names. A model's `mixer` may also list one per layer (`base_conv,based`).
-  public static var names: [String] { ["attention", "base_conv", "based", "h3", "hyena", "retnet", "sliding_window_attention"] }
+  public static var names: [String] {
+    ["attention", "base_conv", "based", "h3", "hyena", "mamba", "retnet", "rwkv", "sliding_window_attention"]
+  }
 
   /// Builds the mixer `name` for one block.
   public static func make(_ name: String, context: MixerContext) -> any SequenceMixer {
@@ -79,7 +81,9 @@ public enum MixerRegistry {
     case "based": return BasedMixer(context: context)
     case "h3": return H3Mixer(context: context)
     case "hyena": return HyenaMixer(context: context)
+    case "mamba": return MambaMixer(context: context)
     case "retnet": return RetNetMixer(context: context)
+    case "rwkv": return RWKVMixer(context: context)
     case "sliding_window_attention": return AttentionMixer(context: context, window: context.config.windowSize)
     default: preconditionFailure("unknown mixer \(name) (validate the config first)")
     }

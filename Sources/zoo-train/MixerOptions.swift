@@ -9,7 +9,7 @@ struct MixerOptions: ParsableArguments {
       cycling (Zoology's Hybrid, e.g. base_conv,based).
       """)
   var mixer = "attention"
-  @Option(help: "Heads (attention, sliding_window_attention, based).") var heads = 1
+  @Option(help: "Heads (attention, sliding_window_attention, based, retnet: one decay rate per head).") var heads = 1
   @Option(
     name: .customLong("kernel-size"),
     help: "Convolution kernel size per layer, comma-separated, cycling; -1 = implicit long convolution (base_conv).")
@@ -17,7 +17,7 @@ struct MixerOptions: ParsableArguments {
   @Option(help: "sliding_window_attention: positions each token sees, itself included.") var window = 64
   @Option(name: .customLong("feature-dim"), help: "based: query/key dimension fed to the Taylor feature map.")
   var featureDim = 16
-  @Option(name: .customLong("d-state"), help: "h3: SSM state size N (shift taps, N/2 complex modes).")
+  @Option(name: .customLong("d-state"), help: "h3 and mamba: SSM state size N (h3: shift taps and N/2 complex modes).")
   var dState = 16
   @Option(name: .customLong("head-dim"), help: "h3: channels per head of the key-value outer product.")
   var headDim = 1

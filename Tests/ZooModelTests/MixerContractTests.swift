@@ -27,7 +27,7 @@ func randomInput(batch: Int, length: Int, seed: UInt64) -> Tensor {
 /// Every mixer (and BaseConv with both kernel kinds) under one contract.
 let contractCases: [(String, Int)] = [
   ("attention", 0), ("sliding_window_attention", 0), ("base_conv", 0), ("base_conv", 1), ("based", 0), ("h3", 0), ("hyena", 0),
-  ("retnet", 0),
+  ("retnet", 0), ("rwkv", 0), ("mamba", 0),
 ]
 
 @Suite struct MixerContractTests {
@@ -100,7 +100,7 @@ let contractCases: [(String, Int)] = [
   static let expectedStateSizes: [String: Int] = [
     "attention/0": 2 * 8 * 12, "sliding_window_attention/0": 2 * 8 * 4, "base_conv/0": 8 * 3, "base_conv/1": 8 * 12,
     "based/0": 2 * 4 * 15 + 2 * 15, "h3/0": 8 * 16, "hyena/0": 8 * 12,
-    "retnet/0": 2 * 4 * 4,
+    "retnet/0": 2 * 4 * 4, "rwkv/0": 3 * 8, "mamba/0": 2 * 8 * 16,
   ]
 
   @Test(arguments: contractCases)

@@ -79,7 +79,7 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
 @Suite struct TorchParityTests {
   /// Loss, per-token losses and every parameter gradient equal PyTorch's (float64 reference).
-  @Test(arguments: ["attention", "base_conv", "hyena", "based"])
+  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba"])
   func modelMatchesPyTorch(mixer: String) throws {
     let reference = try TorchReference(mixer)
     let lm = try model(from: reference)

@@ -2,11 +2,13 @@
 """Writes the PyTorch reference that ZooModelTests compares the Swift model with.
 
 Usage (from the package root, with ../shared beside it and torch installed):
-    python3 Tests/ZooModelTests/Fixtures/make_torch_reference.py ../shared/bench/torch_ref.py Tests/ZooModelTests/Fixtures
+    python3 Tests/ZooModelTests/Fixtures/make_torch_reference.py ../shared/bench/torch_ref.py Tests/ZooModelTests/Fixtures [case ...]
+
+With case names after the output folder, only those cases are written.
 
 For each case it builds the LM of ../shared/bench/torch_ref.py (an independent re-implementation of
 zoology's LanguageModel with zoology's parameter names), with dropout off, on a fixed batch, and
-dumps (Hyena and Based come from bench/torch_mixers.py): every parameter, the ids and targets, the mean loss, the per-token losses and every
+dumps (the mixers torch_ref.py lacks come from bench/torch_mixers.py): every parameter, the ids and targets, the mean loss, the per-token losses and every
 parameter's gradient. Output: <case>.json (names, shapes, offsets, scalars) and <case>.bin
 (float32 little-endian, concatenated).
 """
@@ -20,17 +22,19 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ref_path, out_dir = sys.argv[1], sys.argv[2]
+ref_path, out_dir, only = sys.argv[1], sys.argv[2], sys.argv[3:]
 os.environ["ZOO_TORCH_REF"] = ref_path
 spec = importlib.util.spec_from_file_location(
     "torch_mixers", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../bench/torch_mixers.py"))
 torch_mixers = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(torch_mixers)
 torch_ref = torch_mixers.torch_ref
-Hyena, Based = torch_mixers.Hyena, torch_mixers.Based
+Hyena, Based, RWKV, Mamba = torch_mixers.Hyena, torch_mixers.Based, torch_mixers.RWKV, torch_mixers.Mamba
 
 CUSTOM = {"hyena": lambda cfg: Hyena(cfg["d_model"], cfg["l_max"]),
-          "based": lambda cfg: Based(cfg["d_model"], cfg["num_heads"], cfg["feature_dim"])}
+          "based": lambda cfg: Based(cfg["d_model"], cfg["num_heads"], cfg["feature_dim"]),
+          "rwkv": lambda cfg: RWKV(cfg["d_model"]),
+          "mamba": lambda cfg: Mamba(cfg["d_model"])}
 
 CASES = {
     "attention": dict(mixer="attention", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
@@ -43,9 +47,15 @@ CASES = {
     "based": dict(mixer="based", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
                   l_max=16, num_heads=2, feature_dim=4, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0,
                   resid_dropout=0.0),
+    "rwkv": dict(mixer="rwkv", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
+                 l_max=16, num_heads=1, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
+    "mamba": dict(mixer="mamba", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
+                  l_max=16, num_heads=1, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
 }
 
 for name, cfg in CASES.items():
+    if only and name not in only:
+        continue
     torch.manual_seed(1234)
     if name in CUSTOM:
         # Build the skeleton with attention, put the mixer in, then apply zoology's init again.
@@ -56,6 +66,13 @@ for name, cfg in CASES.items():
             layer.sequence_mixer = CUSTOM[name](cfg)
         model.lm_head.weight = model.backbone.embeddings.word_embeddings.weight
         model._init(cfg["n_layers"])
+        if name in ("rwkv", "mamba"):
+            # Projections of std 0.5 instead of 0.02: keys, steps and outputs of order one, so the
+            # recurrences are far from their trivial regime and the mixer shows in the loss.
+            for layer in model.backbone.layers:
+                for m in layer.sequence_mixer.modules():
+                    if isinstance(m, torch.nn.Linear):
+                        m.weight.data *= 25
         model = model.double()
     else:
         model = torch_ref.LM(**cfg).double()  # double: the reference's own rounding is negligible
