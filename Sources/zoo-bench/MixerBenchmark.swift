@@ -13,7 +13,7 @@ struct MixerBenchmark: ParsableCommand {
     discussion: """
       With --torch the PyTorch versions (bench/torch_mixers.py: attention and BaseConv from \
       ../shared/bench/torch_ref.py, Hyena and Based written out) run in the same command on the same \
-      shapes and threads, and each row gets PyTorch's tokens/s and Zoo's ratio to it.
+      shapes and threads, and each of those rows gets PyTorch's tokens/s and Zoo's ratio to it.
 
       Example:
         .build/release/zoo-bench mixers --d-model 128 --lengths 256,1024,4096 --threads 2 --torch
@@ -28,7 +28,8 @@ struct MixerBenchmark: ParsableCommand {
   @Flag(help: "Also time the PyTorch versions (python3 with torch) and print the ratio.") var torch = false
   @Option(name: .customLong("torch-script"), help: "The PyTorch benchmark script.") var torchScript = "bench/torch_mixers.py"
 
-  /// Mixers with a PyTorch version in the script.
+  /// Mixers whose PyTorch version is a fair peer (RWKV's and Mamba's in the script are plain
+  /// reference loops for the parity tests, not the CUDA kernels, so no ratio is drawn for them).
   static let torchMixers: Set<String> = ["attention", "base_conv", "hyena", "based"]
 
   func run() throws {
