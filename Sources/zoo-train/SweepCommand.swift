@@ -11,7 +11,8 @@ struct SweepCommand: ParsableCommand {
     discussion: """
       Each point (mixer × d_model × lr × task) runs as its own 'zoo-train mqar' process named \
       <sweep>-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>, --jobs at a time with one thread each (small MQAR \
-      models keep two single-threaded runs busier than one two-threaded run; see README). \
+      models keep two single-threaded runs busier than one two-threaded run; see README), the \
+      largest (examples × length × epochs × d_model) first so the jobs finish close together. \
       Interrupted: finished points stay; run the same command again to go on (killed points are \
       redone). Then: zoo-runs query queries/mqar_accuracy_by_d_model.sql, zoo-analyze mqar.
 
@@ -21,7 +22,7 @@ struct SweepCommand: ParsableCommand {
   @Argument(help: "Sweep file (JSON).") var file: String
   @Option(help: "Runs at a time (default: all cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
   @Option(help: "Registry file (default: $ZOO_DB or ./zoo.db).") var db: String?
-  @Flag(help: "Print the points that would run and exit.") var dryRun = false
+  @Flag(help: "Print the points that would run, in launch order, and exit.") var dryRun = false
 
   func run() throws {
     Interrupt.install()
@@ -31,14 +32,15 @@ struct SweepCommand: ParsableCommand {
       let registry = try Registry(path: dbPath)
       let pending = try sweep.pending { name in try registry.run(named: name)?.status == .finished }
       print("\(sweep.name): \(sweep.points.count) points, \(sweep.points.count - pending.count) finished, \(pending.count) to run")
+      let order = sweep.launchOrder(pending)
       if dryRun {
-        for point in pending { print("  " + point.runName(sweep: sweep.name)) }
+        for point in order { print("  " + point.runName(sweep: sweep.name)) }
         return
       }
       let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
       let progress = Progress(title: sweep.name, total: Double(pending.count), logInterval: 0)
       var running: [(Process, String)] = []
-      var queue = pending[...]
+      var queue = order[...]
       var done = 0
       var failed: [String] = []
       func reap(_ process: Process, _ name: String) {
@@ -56,7 +58,7 @@ struct SweepCommand: ParsableCommand {
             sweep.arguments(point) + ["--threads", "1", "--name", name, "--replace-unfinished", "--db", dbPath, "--plain"]
           let log = URL(fileURLWithPath: dbPath).deletingLastPathComponent().appendingPathComponent("sweep-logs/\(name).log")
           try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
-          FileManager.default.createFile(atPath: log.path, contents: nil)
+          _ = FileManager.default.createFile(atPath: log.path, contents: nil)
           let handle = try FileHandle(forWritingTo: log)
           process.standardOutput = handle
           process.standardError = handle

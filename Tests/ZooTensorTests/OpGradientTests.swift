@@ -75,6 +75,55 @@ func checkOp(
     #expect(checkOp([qkv], step: 5e-3) { $0.causalSelfAttention(qkv, heads: heads) }.isEmpty)
   }
 
+  /// Sliding-window attention's gradients, with blocks smaller than, equal to and larger than the window.
+  @Test(arguments: [(1, 3, 2), (2, 3, 3), (2, 4, 64)])
+  func slidingWindowAttention(heads: Int, window: Int, blockRows: Int) {
+    let qkv = randomTensor([2, 9, 3 * 4], seed: 12)
+    #expect(checkOp([qkv], step: 5e-3) { $0.slidingWindowAttention(qkv, heads: heads, window: window, blockRows: blockRows) }.isEmpty)
+  }
+
+  /// Sliding-window attention equals a direct evaluation of softmax over each window, for any block
+  /// size, and full causal attention once the window covers the sequence.
+  @Test func slidingWindowAttentionMatchesADirectEvaluation() {
+    let (batch, length, d, heads, window) = (2, 11, 8, 2, 4)
+    let qkv = randomTensor([batch, length, 3 * d], seed: 31)
+    let hd = d / heads
+    var expected = [Double](repeating: 0, count: batch * length * d)
+    for b in 0..<batch {
+      for h in 0..<heads {
+        func at(_ t: Int, _ part: Int, _ c: Int) -> Double { Double(qkv.value[(b * length + t) * 3 * d + part * d + h * hd + c]) }
+        for i in 0..<length {
+          let visible = max(0, i - window + 1)...i
+          let scores = visible.map { j in (0..<hd).reduce(0.0) { $0 + at(i, 0, $1) * at(j, 1, $1) } / Double(hd).squareRoot() }
+          let top = scores.max()!
+          let weights = scores.map { Foundation.exp($0 - top) }
+          let total = weights.reduce(0, +)
+          for c in 0..<hd {
+            expected[(b * length + i) * d + h * hd + c] = zip(visible, weights).reduce(0.0) { $0 + $1.1 / total * at($1.0, 2, c) }
+          }
+        }
+      }
+    }
+    for blockRows in [1, 3, 4, 64] {
+      let y = Tape(recording: false).slidingWindowAttention(qkv, heads: heads, window: window, blockRows: blockRows)
+      let worst = zip(y.array, expected).map { abs(Double($0) - $1) }.max()!
+      #expect(worst < 1e-5, "block rows \(blockRows): max difference \(worst)")
+    }
+    let full = Tape(recording: false).causalSelfAttention(qkv, heads: heads)
+    let wide = Tape(recording: false).slidingWindowAttention(qkv, heads: heads, window: 100)
+    #expect(zip(full.array, wide.array).allSatisfy { abs($0 - $1) < 1e-6 })
+  }
+
+  /// The dropout mask of sliding-window attention does not depend on the block size.
+  @Test func slidingWindowDropoutIgnoresTheBlockSize() {
+    let qkv = randomTensor([2, 10, 12], seed: 32)
+    let small = Tape(dropoutSeed: 3).slidingWindowAttention(qkv, heads: 2, window: 4, dropout: 0.5, blockRows: 2)
+    let large = Tape(dropoutSeed: 3).slidingWindowAttention(qkv, heads: 2, window: 4, dropout: 0.5)
+    let none = Tape(dropoutSeed: 3).slidingWindowAttention(qkv, heads: 2, window: 4)
+    #expect(zip(small.array, large.array).allSatisfy { abs($0 - $1) < 1e-5 })
+    #expect(zip(small.array, none.array).contains { abs($0 - $1) > 1e-3 })
+  }
+
   /// Rotary rotation: gradients, and `rot(x)_n · rot(x)_m` depends on `n − m` only.
   @Test func rotary() {
     let x = randomTensor([2, 5, 10], seed: 25)
@@ -247,6 +296,7 @@ func checkOp(
     for (inputs, forward) in [
       ([x], { (tape: Tape) in tape.dropout(x, p: 0.3) }),
       ([qkv], { (tape: Tape) in tape.causalSelfAttention(qkv, heads: 2, dropout: 0.3) }),
+      ([qkv], { (tape: Tape) in tape.slidingWindowAttention(qkv, heads: 2, window: 3, dropout: 0.3, blockRows: 2) }),
     ] as [([Tensor], (Tape) -> Tensor)] {
       func loss() -> Double {
         let y = forward(Tape(recording: false, dropoutSeed: 7))

@@ -29,6 +29,21 @@ import Testing
     #expect(pending.count == points.count - 4)
   }
 
+  /// The launch order puts the largest points first and keeps the grid order among equals.
+  @Test func launchesTheLargestPointsFirst() throws {
+    let path = try write(valid.replacingOccurrences(of: #""num_kv_pairs": 4}"#, with: #""num_kv_pairs": 4, "train_examples": 4000}"#))
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let sweep = try MQARSweep.load(path: path)
+    let order = sweep.launchOrder(sweep.points).map { $0.runName(sweep: "s") }
+    #expect(Set(order) == Set(sweep.points.map { $0.runName(sweep: "s") }))
+    // L 64 × 4000 examples (256k tokens) outweighs L 128 × 1000 (128k); d 128 before d 64.
+    #expect(order.prefix(4) == ["s-attention-d128-lr1e-4-L64-kv4", "s-attention-d128-lr1e-2-L64-kv4",
+                                "s-base_conv-d128-lr1e-4-L64-kv4", "s-base_conv-d128-lr1e-2-L64-kv4"])
+    #expect(order.last == "s-base_conv-d64-lr1e-2-L128-kv8")
+    let costs = sweep.launchOrder(sweep.points).map(sweep.estimatedCost)
+    #expect(costs == costs.sorted(by: >))
+  }
+
   /// A mixer object names a per-layer list with options; Figure 2's defaults reach the child's arguments.
   @Test func mixerObjectsAndFigure2Defaults() throws {
     let path = try write(valid.replacingOccurrences(

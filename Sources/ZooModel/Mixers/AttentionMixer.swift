@@ -3,7 +3,7 @@ import ZooTensor
 /// Multi-head causal softmax attention (Zoology's `MHA`): one fused `Wqkv` projection with bias,
 /// scores scaled by 1/√head_dim, causal softmax, `out_proj` with bias. With a window it is
 /// sliding-window attention (Zoology's `SlidingWindowAttention`): each token sees the last
-/// `window` positions, itself included.
+/// `window` positions, itself included, at O(length · window) cost.
 public final class AttentionMixer: SequenceMixer {
   let d: Int
   let heads: Int
@@ -33,7 +33,9 @@ public final class AttentionMixer: SequenceMixer {
 
   public func forward(_ x: Tensor, tape: Tape) -> Tensor {
     let qkv = tape.linear(x, weight: wqkv.tensor, bias: bqkv.tensor)
-    let mixed = tape.causalSelfAttention(qkv, heads: heads, window: window, dropout: dropout)
+    let mixed =
+      window.map { tape.slidingWindowAttention(qkv, heads: heads, window: $0, dropout: dropout) }
+      ?? tape.causalSelfAttention(qkv, heads: heads, dropout: dropout)
     return tape.linear(mixed, weight: wout.tensor, bias: bout.tensor)
   }
 }

@@ -3,13 +3,12 @@ import ZooSupport
 /// Multi-head causal softmax attention over packed `qkv` (`[batch, length, 3·d]`, as Zoology's
 /// `MHA` produces with one `Wqkv` projection): `softmax(Q·Kᵀ/√hd + causal mask) · V` per head.
 /// Forward saves the attention probabilities (`batch · heads · length²` floats) for backward.
-/// With a `window` w, position i attends to positions i−w+1 … i only (sliding-window attention).
 /// With `dropout`, the probabilities are multiplied by a keep-mask scaled by 1/(1 − p) before
 /// they weight the values (Zoology's attention dropout); the mask is saved for backward.
 public enum CausalSelfAttention {
   /// Fills `out` (`[batch, length, d]`) and `probabilities` (`[batch, heads, length, length]`).
   public static func forward(
-    qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, window: Int? = nil,
+    qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int,
     dropout: (p: Float, seed: UInt64, mask: UnsafeMutablePointer<Float>, dropped: UnsafeMutablePointer<Float>)? = nil,
     out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>
   ) {
@@ -28,13 +27,9 @@ public enum CausalSelfAttention {
       sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q, lda: ld, k, ldb: ld, beta: 0, p, ldc: length)
       for i in 0..<length {
         let row = p + i * length
-        let first = window.map { max(0, i - $0 + 1) } ?? 0
-        let visible = row + first
-        let m = FastMath.max(visible, count: i + 1 - first)
-        let sum = FastMath.expShifted(visible, count: i + 1 - first, shift: m)
-        let inv = 1 / sum
-        for j in 0..<first { row[j] = 0 }
-        for j in first...i { row[j] *= inv }
+        let m = FastMath.max(row, count: i + 1)
+        let inv = 1 / FastMath.expShifted(row, count: i + 1, shift: m)
+        for j in 0...i { row[j] *= inv }
         for j in (i + 1)..<length { row[j] = 0 }
       }
       var weights = UnsafePointer(p)
@@ -113,7 +108,6 @@ public enum CausalSelfAttention {
         let row = scratch + i * length
         var dot: Float = 0
         for j in 0...i { dot += pr[j] * row[j] }
-        // Masked positions have probability 0, so they get no gradient.
         for j in 0...i { row[j] = pr[j] * (row[j] - dot) * scale }
         for j in (i + 1)..<length { row[j] = 0 }
       }
@@ -126,7 +120,7 @@ public enum CausalSelfAttention {
 
 extension Tape {
   /// Causal multi-head attention of packed `qkv` `[batch, length, 3·d]`; returns `[batch, length, d]`.
-  public func causalSelfAttention(_ qkv: Tensor, heads: Int, window: Int? = nil, dropout: Float = 0) -> Tensor {
+  public func causalSelfAttention(_ qkv: Tensor, heads: Int, dropout: Float = 0) -> Tensor {
     let (batch, length) = (qkv.shape[0], qkv.shape[1])
     let d = qkv.shape[2] / 3
     precondition(qkv.shape[2] == 3 * d && d % heads == 0, "attention: qkv \(qkv.shape) with \(heads) heads")
@@ -136,7 +130,7 @@ extension Tape {
     let mask = seed.map { _ in Tensor(uninitialized: probabilities.shape) }
     let dropped = seed.map { _ in Tensor(uninitialized: probabilities.shape) }
     CausalSelfAttention.forward(
-      qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads, window: window,
+      qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads,
       dropout: seed.map { (dropout, $0, mask!.value.baseAddress!, dropped!.value.baseAddress!) },
       out: out.value.baseAddress!, probabilities: probabilities.value.baseAddress!)
     record {

@@ -246,6 +246,20 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     try points.filter { try !isFinished($0.runName(sweep: name)) }
   }
 
+  /// Estimated work of a point, for ordering only: tokens trained (examples × length × epochs)
+  /// times width. Early stopping makes it an upper bound.
+  public func estimatedCost(_ point: Point) -> Double {
+    Double(point.task.trainExamples ?? trainExamples) * Double(point.task.seqLen) * Double(epochs) * Double(point.dModel)
+  }
+
+  /// Points in the order to launch them: most expensive first, so that parallel jobs finish
+  /// close together instead of one long run trailing alone at the end.
+  public func launchOrder(_ points: [Point]) -> [Point] {
+    points.enumerated()
+      .sorted { (estimatedCost($0.element), -$0.offset) > (estimatedCost($1.element), -$1.offset) }
+      .map(\.element)
+  }
+
   /// The MQAR data configuration of a task.
   public func dataConfig(_ task: Task) -> MQARConfig {
     MQARConfig(vocabSize: vocabSize, seqLen: task.seqLen, numKVPairs: task.numKVPairs, randomNonQueries: randomNonQueries)
