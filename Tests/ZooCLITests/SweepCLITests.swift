@@ -32,7 +32,9 @@ import ZooSupport
     #expect(rows.first == ["mixer", "d_model", "seq_len", "num_kv_pairs", "lr", "accuracy"])
     #expect(rows.count == 3)
 
-    for sweep in try FileManager.default.contentsOfDirectory(atPath: Tool.packageRoot.appendingPathComponent("sweeps").path) {
+    let committed = try FileManager.default.contentsOfDirectory(atPath: Tool.packageRoot.appendingPathComponent("sweeps").path)
+    #expect(committed.contains("fig2-cpu.json"))
+    for sweep in committed where sweep.hasSuffix(".json") {
       let path = Tool.packageRoot.appendingPathComponent("sweeps/" + sweep).path
       let dry = try Tool.run("zoo-train", ["sweep", path, "--dry-run", "--db", scratch.path + "/dry.db"], in: scratch.path)
       #expect(dry.status == 0, "\(sweep): \(dry.stderr)")
