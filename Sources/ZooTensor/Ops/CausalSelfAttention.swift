@@ -34,16 +34,10 @@ public enum CausalSelfAttention {
       }
       var weights = UnsafePointer(p)
       if let dropout {
-        // One mask stream per (batch, head) item: the same for any thread count.
-        var rng = SplitMix64(seed: dropout.seed &+ UInt64(item) &* 0x9E37_79B9_7F4A_7C15)
-        let scale = 1 / (1 - dropout.p)
+        var stream = AttentionDropoutStream(p: dropout.p, seed: dropout.seed, item: item)
         let mask = dropout.mask + item * length * length
         let dropped = dropout.dropped + item * length * length
-        // Only the causal part carries probability; the rest stays zero. Two 32-bit draws per
-        // 64-bit random number.
-        let threshold = UInt32(min(Double(dropout.p) * 4_294_967_296, 4_294_967_295))
-        var bits: UInt64 = 0
-        var left = 0
+        // Only the causal part carries probability; the rest stays zero.
         for i in 0..<length {
           for j in 0..<length {
             let e = i * length + j
@@ -52,14 +46,7 @@ public enum CausalSelfAttention {
               dropped[e] = 0
               continue
             }
-            if left == 0 {
-              bits = rng.next()
-              left = 2
-            }
-            let draw = UInt32(truncatingIfNeeded: bits)
-            bits >>= 32
-            left -= 1
-            mask[e] = draw < threshold ? 0 : scale
+            mask[e] = stream.next()
             dropped[e] = p[e] * mask[e]
           }
         }

@@ -14,6 +14,9 @@ public enum SlidingWindowAttention {
   /// The keys a block of queries `rows` reaches: `first ..< rows.upperBound`.
   static func keyRange(of rows: Range<Int>, window: Int) -> Range<Int> { max(0, rows.lowerBound - window + 1)..<rows.upperBound }
 
+  /// The first band slot of row `i` that holds a key; the slots before it fall before position 0.
+  static func firstSlot(row i: Int, window: Int) -> Int { max(0, window - 1 - i) }
+
   /// Fills `out` (`[batch, length, d]`), `probabilities` and, with dropout, `mask`
   /// (both `[batch, heads, length, window]`).
   public static func forward(
@@ -35,13 +38,8 @@ public enum SlidingWindowAttention {
       let band = probabilities + item * length * window
       let scores = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * (rowsPerBlock + window - 1))
       defer { scores.deallocate() }
-      // One mask stream per (batch, head) item, drawn row by row over the visible keys: the
-      // same for any thread count and block size. Two 32-bit draws per 64-bit random number.
-      var rng = SplitMix64(seed: (dropout?.seed ?? 0) &+ UInt64(item) &* 0x9E37_79B9_7F4A_7C15)
-      let threshold = UInt32(min(Double(dropout?.p ?? 0) * 4_294_967_296, 4_294_967_295))
-      let keep = 1 / (1 - (dropout?.p ?? 0))
-      var bits: UInt64 = 0
-      var left = 0
+      // Drawn row by row over the visible keys: the same mask for any block size.
+      var stream = dropout.map { AttentionDropoutStream(p: $0.p, seed: $0.seed, item: item) }
       for start in stride(from: 0, to: length, by: rowsPerBlock) {
         let rows = start..<min(length, start + rowsPerBlock)
         let keys = keyRange(of: rows, window: window)
@@ -60,21 +58,14 @@ public enum SlidingWindowAttention {
           for c in 0..<count { visible[c] *= inv }
           // Band row: slot c holds key i − w + 1 + c; slots before key 0 stay zero.
           let bandRow = band + i * window
-          let offset = window - count
+          let offset = firstSlot(row: i, window: window)
           for c in 0..<offset { bandRow[c] = 0 }
           for c in 0..<count { bandRow[offset + c] = visible[c] }
           if let dropout {
             let maskRow = dropout.mask + item * length * window + i * window
             for c in 0..<offset { maskRow[c] = 0 }
             for c in 0..<count {
-              if left == 0 {
-                bits = rng.next()
-                left = 2
-              }
-              let draw = UInt32(truncatingIfNeeded: bits)
-              bits >>= 32
-              left -= 1
-              maskRow[offset + c] = draw < threshold ? 0 : keep
+              maskRow[offset + c] = stream!.next()
               visible[c] *= maskRow[offset + c]
             }
           }
@@ -122,34 +113,32 @@ public enum SlidingWindowAttention {
         let keys = keyRange(of: rows, window: window)
         let width = keys.count
         // Unpack the band into the block: P, and P̃ = P ⊙ mask (P̃ = P without dropout).
+        // Band slot c of row i is block column base + c.
         for i in rows {
           let r = (i - start) * width
+          let base = r + i - window + 1 - keys.lowerBound
+          let slots = firstSlot(row: i, window: window)..<window
           for j in 0..<width { p[r + j] = 0 }
-          let first = max(0, i - window + 1)
-          let offset = window - (i + 1 - first)
-          for c in offset..<window { p[r + (i - window + 1 + c) - keys.lowerBound] = band[i * window + c] }
+          for c in slots { p[base + c] = band[i * window + c] }
           for j in 0..<width { weights[r + j] = p[r + j] }
           if let maskBand {
-            for c in offset..<window { weights[r + (i - window + 1 + c) - keys.lowerBound] *= maskBand[i * window + c] }
+            for c in slots { weights[base + c] *= maskBand[i * window + c] }
           }
         }
-        // dV += P̃ᵀ · dO ; dP = (dO · Vᵀ) ⊙ mask
+        // dV += P̃ᵀ · dO ; dP = dO · Vᵀ
         sgemm(
           transposeA: true, transposeB: false, m: width, n: hd, k: rows.count, weights, lda: width,
           dO + start * d, ldb: d, beta: 1, dv + keys.lowerBound * ld, ldc: ld)
         sgemm(
           transposeA: false, transposeB: true, m: rows.count, n: width, k: hd, dO + start * d, lda: d,
           v + keys.lowerBound * ld, ldb: ld, beta: 0, grad, ldc: width)
-        if let maskBand {
-          for i in rows {
-            let r = (i - start) * width
-            let offset = window - (i + 1 - max(0, i - window + 1))
-            for c in offset..<window { grad[r + (i - window + 1 + c) - keys.lowerBound] *= maskBand[i * window + c] }
-          }
-        }
-        // dS = P ⊙ (dP − Σ_j P·dP) · scale; entries outside the window have P = 0.
+        // dP ⊙= mask, then dS = P ⊙ (dP − Σ_j P·dP) · scale; entries outside the window have P = 0.
         for i in rows {
           let r = (i - start) * width
+          if let maskBand {
+            let base = r + i - window + 1 - keys.lowerBound
+            for c in firstSlot(row: i, window: window)..<window { grad[base + c] *= maskBand[i * window + c] }
+          }
           var dot: Float = 0
           for j in 0..<width { dot += p[r + j] * grad[r + j] }
           for j in 0..<width { grad[r + j] = p[r + j] * (grad[r + j] - dot) * scale }
