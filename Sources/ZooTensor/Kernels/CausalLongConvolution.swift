@@ -2,133 +2,199 @@
 import ZooSupport
 
 /// Exact causal convolution of each channel with its own length-`T` filter, by FFT:
-/// `y[c, t] = Σ_{s≤t} k[c, s] · u[c, t−s]` (zoology's `fft_conv` without the `+u`, PAPER.md §6.4).
+/// `y[b, t, c] = Σ_{s≤t} k[c, s] · x[b, t−s, c]` (zoology's `fft_conv` without the `+u`,
+/// PAPER.md §6.4), on the `[batch, T, channels]` layout the model uses.
 ///
-/// Both sequences are zero-padded to `N ≥ 2T`, so the circular FFT product has no wrap-around
-/// and position `t` sees only `u[0...t]`. Channels are independent and each is computed by
-/// one thread, so results are identical for any thread count. Causal exactly in arithmetic and
-/// up to float rounding (~1e-7 relative) in practice, as any FFT convolution. O(C·T log T) against the
-/// O(C·T²) ``reference(y:u:k:C:T:)`` kept beside it.
+/// How: sequences are zero-padded to `N ≥ 2T`, so the circular FFT product has no wrap-around and
+/// position `t` sees only `x[0...t]`. Eight channels go through one ``LaneFFT`` at once (their
+/// values at each position are adjacent in memory, so nothing is transposed), and the filter's
+/// spectrum `K` is computed once per call for all batch rows. Each batch row is transformed on
+/// its own, so a row's result does not depend on the other rows, not even in rounding.
 ///
-/// Shapes: `u`, `y`, `dY`, `dU`: (C, T) where C counts every independent (batch × channel)
-/// row; `k`, `dK`: (C, T) or (1 filter per channel group, see `filterRows`).
+/// Backward, from `y[t] = Σ_s k[s]·x[t−s]`:
+/// - `dx[m] = Σ_s k[s]·dy[m+s]`, a correlation: `IFFT(conj(K) · DY)`;
+/// - `dk[s] = Σ_b Σ_m x_b[m]·dy_b[m+s]`: `IFFT(Σ_b conj(X_b) · DY_b)`, the sum over rows taken in
+///   the frequency domain, so `dk` costs one inverse transform per channel group.
+///
+/// Each group of eight channels is computed by one thread, all batch rows in order, so results
+/// are the same bits for any thread count. Causal exactly in arithmetic and up to float rounding
+/// (~1e-7 relative) in practice, as any FFT convolution. O(B·C·T log T) against the O(B·C·T²)
+/// ``reference(y:x:k:batch:T:channels:)`` kept beside it.
 public enum CausalLongConvolution {
-  /// y: (C, T) = k ∗ u per row. `filterOf(row)` maps a row of `u` to its row of `k`
-  /// (e.g. `row % channels` when `u` is (B·channels, T) and `k` is (channels, T)).
+  /// `y`, `x`: `[batch, T, channels]`; `k`: `[channels, T]`. Overwrites `y`.
   public static func forward(
-    y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, k: UnsafePointer<Float>, rows C: Int, T: Int,
-    filterOf: @Sendable (Int) -> Int, threads: Int
+    y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, k: UnsafePointer<Float>, batch B: Int, T: Int,
+    channels C: Int, threads: Int
   ) {
-    let fft = FFT(size: FFT.size(atLeast: 2 * T))
-    let io = UncheckedSendable((y: y, u: u, k: k))
-    parallelFor(C, threads: threads) { c in
-      var buffers = Buffers(N: fft.N)
-      buffers.load(a: io.value.u + c * T, b: io.value.k + filterOf(c) * T, T: T)
-      buffers.multiply(fft: fft, conjugateA: false)
-      buffers.store(into: io.value.y + c * T, T: T, accumulate: false)
+    let fft = LaneFFT(size: LaneFFT.size(atLeast: 2 * T))
+    let io = UncheckedSendable((y: y, x: x, k: k))
+    parallelFor((C + 7) / 8, threads: threads) { group in
+      let lanes = Lanes(first: group * 8, channels: C, T: T)
+      let work = Workspace(N: fft.N, buffers: 2)
+      defer { work.deallocate() }
+      let (kRe, kIm) = work.buffer(0)
+      let (aRe, aIm) = work.buffer(1)
+      lanes.loadFilter(io.value.k, re: kRe, im: kIm, N: fft.N)
+      fft.transform(re: kRe, im: kIm, inverse: false)
+      for b in 0..<B {
+        lanes.loadRow(io.value.x, batch: b, re: aRe, im: aIm, N: fft.N)
+        fft.transform(re: aRe, im: aIm, inverse: false)
+        multiply(aRe, aIm, by: kRe, kIm, conjugate: false, N: fft.N)
+        fft.transform(re: aRe, im: aIm, inverse: true)
+        lanes.storeRow(io.value.y, batch: b, re: aRe, scale: 1 / Float(fft.N), accumulate: false)
+      }
     }
   }
 
-  /// Backward of ``forward``: accumulates (`+=`) dU: (C, T) and dK (filter rows).
-  ///
-  /// The filter gradient of a shared filter row sums over every row using it; to keep that
-  /// sum's order fixed for any thread count, dK is accumulated row by row in order after the
-  /// per-row correlations are computed in parallel.
+  /// Backward of ``forward``: accumulates (`+=`) `dX`: `[batch, T, channels]` and `dK`: `[channels, T]`.
   public static func backward(
-    dU: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>, dY: UnsafePointer<Float>,
-    u: UnsafePointer<Float>, k: UnsafePointer<Float>, rows C: Int, T: Int, filterOf: @Sendable (Int) -> Int,
-    threads: Int
+    dX: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>, dY: UnsafePointer<Float>, x: UnsafePointer<Float>,
+    k: UnsafePointer<Float>, batch B: Int, T: Int, channels C: Int, threads: Int
   ) {
-    // forward was: y[t] += k[s] * u[t - s]
-    // so: dU[m] += Σ_s k[s] · dY[m + s]   (correlation of dY with k)
-    //     dK[s] += Σ_m u[m] · dY[m + s]   (correlation of dY with u)
-    let fft = FFT(size: FFT.size(atLeast: 2 * T))
-    let dKRows = UnsafeMutablePointer<Float>.allocate(capacity: C * T)
-    defer { dKRows.deallocate() }
-    let io = UncheckedSendable((dU: dU, dKRows: dKRows, dY: dY, u: u, k: k))
-    parallelFor(C, threads: threads) { c in
-      var buffers = Buffers(N: fft.N)
-      buffers.load(a: io.value.k + filterOf(c) * T, b: io.value.dY + c * T, T: T)
-      buffers.multiply(fft: fft, conjugateA: true)
-      buffers.store(into: io.value.dU + c * T, T: T, accumulate: true)
-      buffers.load(a: io.value.u + c * T, b: io.value.dY + c * T, T: T)
-      buffers.multiply(fft: fft, conjugateA: true)
-      buffers.store(into: io.value.dKRows + c * T, T: T, accumulate: false)
-    }
-    for c in 0..<C {
-      let dst = dK + filterOf(c) * T
-      let src = dKRows + c * T
-      for t in 0..<T { dst[t] += src[t] }
+    let fft = LaneFFT(size: LaneFFT.size(atLeast: 2 * T))
+    let io = UncheckedSendable((dX: dX, dK: dK, dY: dY, x: x, k: k))
+    parallelFor((C + 7) / 8, threads: threads) { group in
+      let lanes = Lanes(first: group * 8, channels: C, T: T)
+      let work = Workspace(N: fft.N, buffers: 4)
+      defer { work.deallocate() }
+      let (kRe, kIm) = work.buffer(0)
+      let (qRe, qIm) = work.buffer(1)
+      let (pRe, pIm) = work.buffer(2)
+      let (sumRe, sumIm) = work.buffer(3)
+      lanes.loadFilter(io.value.k, re: kRe, im: kIm, N: fft.N)
+      fft.transform(re: kRe, im: kIm, inverse: false)
+      sumRe.update(repeating: .zero, count: fft.N)
+      sumIm.update(repeating: .zero, count: fft.N)
+      for b in 0..<B {
+        lanes.loadRow(io.value.dY, batch: b, re: qRe, im: qIm, N: fft.N)
+        fft.transform(re: qRe, im: qIm, inverse: false)
+        lanes.loadRow(io.value.x, batch: b, re: pRe, im: pIm, N: fft.N)
+        fft.transform(re: pRe, im: pIm, inverse: false)
+        for i in 0..<fft.N {  // sum += conj(X_b) · DY_b
+          sumRe[i] += pRe[i] * qRe[i] + pIm[i] * qIm[i]
+          sumIm[i] += pRe[i] * qIm[i] - pIm[i] * qRe[i]
+        }
+        multiply(qRe, qIm, by: kRe, kIm, conjugate: true, N: fft.N)
+        fft.transform(re: qRe, im: qIm, inverse: true)
+        lanes.storeRow(io.value.dX, batch: b, re: qRe, scale: 1 / Float(fft.N), accumulate: true)
+      }
+      fft.transform(re: sumRe, im: sumIm, inverse: true)
+      lanes.accumulateFilter(io.value.dK, re: sumRe, scale: 1 / Float(fft.N))
     }
   }
 
-  /// The O(C·T²) definition, for tests and as the meaning of ``forward``.
+  /// The O(B·C·T²) definition, for tests and as the meaning of ``forward``.
   public static func reference(
-    y: UnsafeMutablePointer<Float>, u: UnsafePointer<Float>, k: UnsafePointer<Float>, rows C: Int, T: Int,
-    filterOf: (Int) -> Int
+    y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, k: UnsafePointer<Float>, batch B: Int, T: Int, channels C: Int
   ) {
-    for c in 0..<C {
-      let kc = k + filterOf(c) * T
+    for b in 0..<B {
       for t in 0..<T {
-        var sum: Float = 0
-        for s in 0...t { sum += kc[s] * u[c * T + t - s] }
-        y[c * T + t] = sum
-      }
-    }
-  }
-
-  /// Per-thread scratch: two complex sequences of length N.
-  private struct Buffers {
-    var aRe: [Float]
-    var aIm: [Float]
-    var bRe: [Float]
-    var bIm: [Float]
-
-    init(N: Int) {
-      aRe = [Float](repeating: 0, count: N)
-      aIm = aRe
-      bRe = aRe
-      bIm = aRe
-    }
-
-    /// Zero-padded copies of two real length-T sequences.
-    mutating func load(a: UnsafePointer<Float>, b: UnsafePointer<Float>, T: Int) {
-      let N = aRe.count
-      for i in 0..<N {
-        aRe[i] = i < T ? a[i] : 0
-        bRe[i] = i < T ? b[i] : 0
-        aIm[i] = 0
-        bIm[i] = 0
-      }
-    }
-
-    /// b ← IFFT(FFT(a)ᶜ · FFT(b)) / N, with `ᶜ` the complex conjugate when `conjugateA`.
-    mutating func multiply(fft: FFT, conjugateA: Bool) {
-      let N = aRe.count
-      aRe.withUnsafeMutableBufferPointer { aRe in
-        aIm.withUnsafeMutableBufferPointer { aIm in
-          bRe.withUnsafeMutableBufferPointer { bRe in
-            bIm.withUnsafeMutableBufferPointer { bIm in
-              fft.transform(re: aRe.baseAddress!, im: aIm.baseAddress!, inverse: false)
-              fft.transform(re: bRe.baseAddress!, im: bIm.baseAddress!, inverse: false)
-              let s: Float = conjugateA ? -1 : 1
-              for i in 0..<N {
-                let re = aRe[i] * bRe[i] - s * aIm[i] * bIm[i]
-                let im = aRe[i] * bIm[i] + s * aIm[i] * bRe[i]
-                bRe[i] = re
-                bIm[i] = im
-              }
-              fft.transform(re: bRe.baseAddress!, im: bIm.baseAddress!, inverse: true)
-            }
-          }
+        for c in 0..<C {
+          var sum: Float = 0
+          for s in 0...t { sum += k[c * T + s] * x[(b * T + t - s) * C + c] }
+          y[(b * T + t) * C + c] = sum
         }
       }
     }
+  }
 
-    /// Writes (or adds) the first T real values of b / N.
-    func store(into out: UnsafeMutablePointer<Float>, T: Int, accumulate: Bool) {
-      let scale = 1 / Float(bRe.count)
-      for t in 0..<T { out[t] = (accumulate ? out[t] : 0) + bRe[t] * scale }
+  /// `a ← a · w` (or `a · conj(w)`), elementwise over complex lanes.
+  @inline(__always)
+  private static func multiply(
+    _ aRe: UnsafeMutablePointer<SIMD8<Float>>, _ aIm: UnsafeMutablePointer<SIMD8<Float>>,
+    by wRe: UnsafeMutablePointer<SIMD8<Float>>, _ wIm: UnsafeMutablePointer<SIMD8<Float>>, conjugate: Bool, N: Int
+  ) {
+    let s: SIMD8<Float> = conjugate ? SIMD8(repeating: -1) : SIMD8(repeating: 1)
+    for i in 0..<N {
+      let (ar, ai, wr, wi) = (aRe[i], aIm[i], wRe[i], s * wIm[i])
+      aRe[i] = ar * wr - ai * wi
+      aIm[i] = ar * wi + ai * wr
+    }
+  }
+
+  /// Complex lane buffers of one thread, allocated once per call.
+  private struct Workspace {
+    let base: UnsafeMutablePointer<SIMD8<Float>>
+    let N: Int
+
+    init(N: Int, buffers: Int) {
+      self.N = N
+      base = .allocate(capacity: 2 * N * buffers)
+    }
+
+    func buffer(_ i: Int) -> (UnsafeMutablePointer<SIMD8<Float>>, UnsafeMutablePointer<SIMD8<Float>>) {
+      (base + 2 * N * i, base + 2 * N * i + N)
+    }
+
+    func deallocate() { base.deallocate() }
+  }
+
+  /// Channels `first..<first + count` (count ≤ 8) as the lanes of a transform; lanes past the
+  /// last channel hold zeros.
+  private struct Lanes {
+    let first: Int
+    let count: Int
+    let channels: Int
+    let T: Int
+
+    init(first: Int, channels: Int, T: Int) {
+      self.first = first
+      self.count = min(8, channels - first)
+      self.channels = channels
+      self.T = T
+    }
+
+    @inline(__always) private func load(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+      if count == 8 { return UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) }
+      var v = SIMD8<Float>.zero
+      for l in 0..<count { v[l] = p[l] }
+      return v
+    }
+
+    @inline(__always) private func store(_ v: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>, accumulate: Bool) {
+      if count == 8 {
+        let old = accumulate ? UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self) : .zero
+        UnsafeMutableRawPointer(p).storeBytes(of: old + v, as: SIMD8<Float>.self)
+      } else {
+        for l in 0..<count { p[l] = (accumulate ? p[l] : 0) + v[l] }
+      }
+    }
+
+    /// Filter rows `k[c, 0..<T]` of the lanes' channels, zero-padded to `N`, imaginary part 0.
+    func loadFilter(_ k: UnsafePointer<Float>, re: UnsafeMutablePointer<SIMD8<Float>>, im: UnsafeMutablePointer<SIMD8<Float>>, N: Int) {
+      for t in 0..<N {
+        var v = SIMD8<Float>.zero
+        if t < T { for l in 0..<count { v[l] = k[(first + l) * T + t] } }
+        re[t] = v
+        im[t] = .zero
+      }
+    }
+
+    /// Row `b` of a `[batch, T, channels]` tensor as real parts, zero-padded to `N`.
+    func loadRow(
+      _ a: UnsafePointer<Float>, batch b: Int, re: UnsafeMutablePointer<SIMD8<Float>>, im: UnsafeMutablePointer<SIMD8<Float>>,
+      N: Int
+    ) {
+      let row = a + b * T * channels + first
+      for t in 0..<T { re[t] = load(row + t * channels) }
+      (re + T).update(repeating: .zero, count: N - T)
+      im.update(repeating: .zero, count: N)
+    }
+
+    /// Writes (or adds) `scale ·` the first `T` real values into row `b`.
+    func storeRow(
+      _ a: UnsafeMutablePointer<Float>, batch b: Int, re: UnsafeMutablePointer<SIMD8<Float>>, scale: Float, accumulate: Bool
+    ) {
+      let row = a + b * T * channels + first
+      for t in 0..<T { store(re[t] * scale, row + t * channels, accumulate: accumulate) }
+    }
+
+    /// `dk[c, t] += scale · re[t]` for the lanes' channels.
+    func accumulateFilter(_ dk: UnsafeMutablePointer<Float>, re: UnsafeMutablePointer<SIMD8<Float>>, scale: Float) {
+      for l in 0..<count {
+        let row = dk + (first + l) * T
+        for t in 0..<T { row[t] += re[t][l] * scale }
+      }
     }
   }
 }

@@ -8,30 +8,24 @@ extension Tape {
     let (batch, length, d) = (x.shape[0], x.shape[1], x.shape[2])
     precondition(filter.shape == [d, length], "long convolution: filter \(filter.shape) for input \(x.shape)")
     let threads = Compute.threads
-    // Channel-major copies: rows are (batch, channel) pairs.
-    let u = Tensor(zeros: [batch, d, length])
-    Transpose.apply(x.value.baseAddress!, batches: batch, m: length, n: d, into: u.value.baseAddress!, accumulate: false)
-    let yT = Tensor(zeros: [batch, d, length])
-    CausalLongConvolution.forward(
-      y: yT.value.baseAddress!, u: u.value.baseAddress!, k: filter.value.baseAddress!, rows: batch * d, T: length,
-      filterOf: { $0 % d }, threads: threads)
     let y = Tensor(zeros: x.shape, requiresGrad: true)
-    Transpose.apply(yT.value.baseAddress!, batches: batch, m: d, n: length, into: y.value.baseAddress!, accumulate: false)
+    CausalLongConvolution.forward(
+      y: y.value.baseAddress!, x: x.value.baseAddress!, k: filter.value.baseAddress!, batch: batch, T: length,
+      channels: d, threads: threads)
     record {
-      let dY = Tensor(zeros: [batch, d, length])
-      Transpose.apply(y.grad.baseAddress!, batches: batch, m: length, n: d, into: dY.value.baseAddress!, accumulate: false)
-      let dU = Tensor(zeros: [batch, d, length])
-      let dK = Tensor(zeros: [d, length])
+      guard x.requiresGrad || filter.requiresGrad else { return }
+      // Both gradients come out of one pass; one not asked for lands in scratch.
+      let dX = x.requiresGrad ? x.grad : UnsafeMutableBufferPointer<Float>.allocate(capacity: x.count)
+      let dK = filter.requiresGrad ? filter.grad : UnsafeMutableBufferPointer<Float>.allocate(capacity: filter.count)
+      if !x.requiresGrad { dX.initialize(repeating: 0) }
+      if !filter.requiresGrad { dK.initialize(repeating: 0) }
+      defer {
+        if !x.requiresGrad { dX.deallocate() }
+        if !filter.requiresGrad { dK.deallocate() }
+      }
       CausalLongConvolution.backward(
-        dU: dU.value.baseAddress!, dK: dK.value.baseAddress!, dY: dY.value.baseAddress!, u: u.value.baseAddress!,
-        k: filter.value.baseAddress!, rows: batch * d, T: length, filterOf: { $0 % d }, threads: threads)
-      if x.requiresGrad {
-        Transpose.apply(dU.value.baseAddress!, batches: batch, m: d, n: length, into: x.grad.baseAddress!, accumulate: true)
-      }
-      if filter.requiresGrad {
-        let g = filter.grad
-        for i in 0..<filter.count { g[i] += dK.value[i] }
-      }
+        dX: dX.baseAddress!, dK: dK.baseAddress!, dY: y.grad.baseAddress!, x: x.value.baseAddress!,
+        k: filter.value.baseAddress!, batch: batch, T: length, channels: d, threads: threads)
     }
     return y
   }
