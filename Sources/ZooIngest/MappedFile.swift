@@ -5,7 +5,7 @@ import Foundation
 ///
 /// The file must not shrink while mapped: reading a page past its new end is a SIGBUS, as it is
 /// for NumPy's `memmap`, which Megatron's own reader uses.
-final class MappedFile {
+final class MappedFile: @unchecked Sendable {
   /// The file's path.
   let path: String
   /// Its size in bytes.

@@ -17,7 +17,9 @@ import ZooSupport
 /// and `doc_idx` starting at 0, never decreasing and ending at N. A document with no sequences
 /// (Megatron-LM writes one for an empty text) is an empty document. Both files are mapped, not
 /// read: only `.idx`'s three arrays are walked at open.
-public final class MegatronDataset {
+///
+/// Immutable after opening, so it may be read from several threads.
+public final class MegatronDataset: @unchecked Sendable {
   /// Element types of `.bin` that hold token ids (codes 6 and 7, float64 and float32, do not).
   public enum DType: UInt8, Sendable {
     case uint8 = 1, int8 = 2, int16 = 3, int32 = 4, int64 = 5, uint16 = 8
