@@ -33,8 +33,10 @@ let package = Package(
     .target(name: "ZooSupport"),
     // zstd streams, HDF5 files, token stores and per-token loss files.
     .target(name: "ZooStorage", dependencies: ["CZstd", "CHDF5", "ZooSupport"]),
-    // GPT-2 byte-level BPE, id-for-id equal to tiktoken's gpt2.
-    .target(name: "ZooTokenizer", resources: [.copy("Resources/gpt2.tiktoken")]),
+    // Byte-level BPE: GPT-2 id-for-id equal to tiktoken's gpt2, tokenizer.json (GPT-NeoX-20B) to HF tokenizers.
+    .target(
+      name: "ZooTokenizer", dependencies: ["ZooSupport"],
+      resources: [.copy("Resources/gpt2.tiktoken"), .copy("Resources/gpt-neox-20b.tokenizer.json")]),
     // SQLite experiment registry.
     .target(name: "ZooRegistry", dependencies: ["CSQLite", "ZooSupport"]),
     // Pile shards -> token stores.
@@ -86,7 +88,7 @@ let package = Package(
 
     .testTarget(name: "ZooSupportTests", dependencies: ["ZooSupport"]),
     .testTarget(name: "ZooStorageTests", dependencies: ["ZooStorage", "CZstd", "ZooSupport"]),
-    .testTarget(name: "ZooTokenizerTests", dependencies: ["ZooTokenizer", "ZooSupport"], exclude: ["Fixtures"]),
+    .testTarget(name: "ZooTokenizerTests", dependencies: ["ZooTokenizer", "ZooStorage", "ZooSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry", "ZooSupport"]),
     .testTarget(
       name: "ZooIngestTests", dependencies: ["ZooIngest", "ZooStorage", "ZooTokenizer", "ZooRegistry", "ZooSupport", "CZstd"],

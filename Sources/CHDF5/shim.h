@@ -6,12 +6,14 @@
 
 static inline hid_t zh5_t_native_uint8(void) { return H5T_NATIVE_UINT8; }
 static inline hid_t zh5_t_native_uint16(void) { return H5T_NATIVE_UINT16; }
+static inline hid_t zh5_t_native_uint32(void) { return H5T_NATIVE_UINT32; }
 static inline hid_t zh5_t_native_int64(void) { return H5T_NATIVE_INT64; }
 static inline hid_t zh5_t_native_uint64(void) { return H5T_NATIVE_UINT64; }
 static inline hid_t zh5_t_native_float(void) { return H5T_NATIVE_FLOAT; }
 static inline hid_t zh5_t_native_double(void) { return H5T_NATIVE_DOUBLE; }
 static inline hid_t zh5_t_std_u8le(void) { return H5T_STD_U8LE; }
 static inline hid_t zh5_t_std_u16le(void) { return H5T_STD_U16LE; }
+static inline hid_t zh5_t_std_u32le(void) { return H5T_STD_U32LE; }
 static inline hid_t zh5_t_std_u64le(void) { return H5T_STD_U64LE; }
 static inline hid_t zh5_t_std_i64le(void) { return H5T_STD_I64LE; }
 static inline hid_t zh5_t_ieee_f32le(void) { return H5T_IEEE_F32LE; }

@@ -2,12 +2,10 @@
 public enum ARContext: String, Sendable, CaseIterable {
   /// The whole evaluation window, crossing document boundaries (the paper's default).
   case window
-  /// The token's own document: the search restarts after every `<|endoftext|>` (50256).
+  /// The token's own document: the search restarts after every end-of-text id (the token
+  /// store's `eot`).
   case document
 }
-
-/// GPT-2's `<|endoftext|>` id, written after every document of a token store.
-public let endOfTextToken: UInt16 = 50256
 
 /// Marks associative-recall hits in one window at a time, in one pass (PAPER.md §1.2):
 /// token `x[t]` (`t ≥ 2` inside the window) is a hit when the bigram `(x[t-1], x[t])` occurred
@@ -22,9 +20,10 @@ public let endOfTextToken: UInt16 = 50256
 /// Output is one `UInt32` **recall code** per token: `0` when the token is not a hit, otherwise
 /// `distance + 1` (``ARMarker/distance(ofCode:)``). A compact code keeps the hot loop store-only.
 ///
-/// Implementation: open addressing over packed bigrams `prev << 16 | cur` with linear probing;
-/// each slot's tag is `generation << 32 | bigram`, so one compare finds a match, and starting a
-/// window (or document) is one increment of the generation instead of a clear. The table holds
+/// Implementation: open addressing over packed bigrams `prev << 20 | cur` (ids below 2^20, see
+/// ``maxVocabularySize``) with linear probing; each slot's tag is `generation << 40 | bigram`, so
+/// one compare finds a match, and starting a window (or document) is one increment of the 24-bit
+/// generation instead of a clear. The table holds
 /// at least eight times the longest window (load ≤ 1/8: 12 bytes a slot, 192 KiB for 2048-token
 /// windows, in L2). Probe loops are the cost, so a sparse table pays: `zoo-bench analyze` marks
 /// 109M tokens/s at load ≤ 1/2, 157M at 1/4 and 181M at 1/8 (one core, release, haswell target).
@@ -35,17 +34,25 @@ public struct ARMarker: Sendable {
   private var tags: [UInt64]
   /// Per slot: the position of the bigram's latest second token.
   private var positions: [UInt32]
-  private var shift: UInt32
-  private var generation: UInt32 = 0
+  private var shift: UInt64
+  private var generation: UInt64 = 0
   /// Where the search may look.
   public let context: ARContext
+  /// The id that ends a document (the token store's `eot`), for ``ARContext/document``.
+  public let endOfText: UInt32
 
-  /// A marker for windows of up to `maxWindowLength` tokens (longer ones grow the table).
-  public init(context: ARContext, maxWindowLength: Int = 2048) {
+  /// Ids must be below this (20 bits): larger vocabularies are refused where a store is opened.
+  public static let maxVocabularySize = 1 << 20
+  private static let maxGeneration: UInt64 = 1 << 24 - 1
+
+  /// A marker for windows of up to `maxWindowLength` tokens (longer ones grow the table) whose
+  /// documents end with `endOfText`.
+  public init(context: ARContext, endOfText: UInt32, maxWindowLength: Int = 2048) {
     self.context = context
+    self.endOfText = endOfText
     self.tags = []
     self.positions = []
-    self.shift = 32
+    self.shift = 64
     reserve(windowLength: maxWindowLength)
   }
 
@@ -60,13 +67,13 @@ public struct ARMarker: Sendable {
     guard capacity > tags.count else { return }
     tags = [UInt64](repeating: 0, count: capacity)
     positions = [UInt32](repeating: 0, count: capacity)
-    shift = UInt32(32 - capacity.trailingZeroBitCount)
+    shift = UInt64(64 - capacity.trailingZeroBitCount)
     generation = 0
   }
 
   /// Starts a new search: every slot becomes empty.
-  @inline(__always) private static func advance(_ generation: inout UInt32, tags: UnsafeMutableBufferPointer<UInt64>) {
-    if generation == UInt32.max {
+  @inline(__always) private static func advance(_ generation: inout UInt64, tags: UnsafeMutableBufferPointer<UInt64>) {
+    if generation == maxGeneration {
       tags.update(repeating: 0)
       generation = 0
     }
@@ -74,12 +81,13 @@ public struct ARMarker: Sendable {
   }
 
   /// Writes the recall code of every token of one window (`codes.count == window.count`).
-  public mutating func mark(window: UnsafeBufferPointer<UInt16>, codes: UnsafeMutableBufferPointer<UInt32>) {
+  public mutating func mark(window: UnsafeBufferPointer<UInt32>, codes: UnsafeMutableBufferPointer<UInt32>) {
     precondition(codes.count == window.count, "codes \(codes.count) != window \(window.count)")
     precondition(window.count < Int(UInt32.max), "window of \(window.count) tokens is too long")
     guard window.count > 0 else { return }
     reserve(windowLength: window.count)
     let resetsAtEndOfText = context == .document
+    let endOfText = self.endOfText
     let shift = self.shift
     let mask = tags.count - 1
     var generation = self.generation
@@ -87,20 +95,20 @@ public struct ARMarker: Sendable {
     tags.withUnsafeMutableBufferPointer { tags in
       positions.withUnsafeMutableBufferPointer { positions in
         Self.advance(&generation, tags: tags)
-        var current = UInt64(generation) << 32
+        var current = generation << 40
         for t in 1..<window.count {
           let prev = window[t - 1]
           let cur = window[t]
-          if resetsAtEndOfText && prev == endOfTextToken {
+          if resetsAtEndOfText && prev == endOfText {
             // t starts a document: its bigram spans the boundary; restart the search after it.
             Self.advance(&generation, tags: tags)
-            current = UInt64(generation) << 32
+            current = generation << 40
             codes[t] = 0
             continue
           }
-          let key = UInt32(prev) << 16 | UInt32(cur)
-          let tag = current | UInt64(key)
-          var h = Int((key &* 0x9E37_79B1) >> shift)
+          let key = UInt64(prev) << 20 | UInt64(cur)
+          let tag = current | key
+          var h = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift)
           let position = UInt32(truncatingIfNeeded: t)
           while true {
             let slot = tags[h]
@@ -109,7 +117,7 @@ public struct ARMarker: Sendable {
               positions[h] = position
               break
             }
-            if slot & 0xFFFF_FFFF_0000_0000 != current {
+            if slot & 0xFFFF_FF00_0000_0000 != current {
               tags[h] = tag
               positions[h] = position
               codes[t] = 0
@@ -126,7 +134,7 @@ public struct ARMarker: Sendable {
   /// Recall codes of a whole token sequence split into consecutive windows starting at
   /// `windowStarts` (the first must be 0; the last window ends at `codes.count`).
   public mutating func mark(
-    tokens: UnsafeBufferPointer<UInt16>, windowStarts: some Collection<Int>,
+    tokens: UnsafeBufferPointer<UInt32>, windowStarts: some Collection<Int>,
     codes: UnsafeMutableBufferPointer<UInt32>
   ) {
     precondition(codes.count == tokens.count, "codes \(codes.count) != tokens \(tokens.count)")
@@ -145,8 +153,8 @@ public struct ARMarker: Sendable {
 
 /// The recall distance of every token (`nil` = not an AR hit) for `tokens` split into windows
 /// starting at `windowStarts` (first 0): the array form of ``ARMarker``.
-public func arHits(tokens: [UInt16], windowStarts: [Int], context: ARContext = .window) -> [UInt32?] {
-  var marker = ARMarker(context: context)
+public func arHits(tokens: [UInt32], windowStarts: [Int], context: ARContext = .window, endOfText: UInt32) -> [UInt32?] {
+  var marker = ARMarker(context: context, endOfText: endOfText)
   var codes = [UInt32](repeating: 0, count: tokens.count)
   tokens.withUnsafeBufferPointer { tokens in
     codes.withUnsafeMutableBufferPointer { codes in

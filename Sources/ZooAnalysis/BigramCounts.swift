@@ -1,6 +1,7 @@
 /// Bigram frequencies of training token streams, under a memory budget.
 ///
-/// Bigrams are packed as `prev << 16 | cur` (GPT-2 ids fit in 16 bits). Counting starts **exact**,
+/// Bigrams are packed as `prev << 16 | cur`, so ids must fit in 16 bits (``maxVocabularySize``:
+/// GPT-2's and GPT-NeoX-20B's do; ``BigramCounting`` refuses stores with larger vocabularies). Counting starts **exact**,
 /// in an open-addressing table of `UInt64` slots (`count << 32 | key`, 0 = empty, load ≤ 1/2, so
 /// 16 bytes per distinct bigram at worst). When doubling the table would pass `budgetBytes`, the
 /// counts move into a ``CountMinSketch`` that fills the budget and counting goes on there: its
@@ -51,9 +52,12 @@ public struct BigramCounts: Sendable {
     self.sketch = sketch
   }
 
-  /// Packs a bigram into its 32-bit key.
-  @inlinable public static func key(_ prev: UInt16, _ cur: UInt16) -> UInt32 {
-    UInt32(prev) << 16 | UInt32(cur)
+  /// Ids must be below this to be counted.
+  public static let maxVocabularySize = 1 << 16
+
+  /// Packs a bigram of ids below ``maxVocabularySize`` into its 32-bit key.
+  @inlinable public static func key(_ prev: UInt32, _ cur: UInt32) -> UInt32 {
+    prev << 16 | cur
   }
 
   /// Whether the counts are exact (no sketch fallback happened).
@@ -70,13 +74,13 @@ public struct BigramCounts: Sendable {
 
   /// Counts the bigrams of `tokens`, the first one pairing with `previous` (the last token of the
   /// preceding chunk of the same stream) when given. With `acrossDocuments` false, a bigram whose
-  /// first token is `<|endoftext|>` (spanning two documents) is skipped.
+  /// first token is `endOfText` (spanning two documents) is skipped.
   public mutating func add(
-    _ tokens: UnsafeBufferPointer<UInt16>, after previous: UInt16?, acrossDocuments: Bool = true
+    _ tokens: UnsafeBufferPointer<UInt32>, after previous: UInt32?, acrossDocuments: Bool = true, endOfText: UInt32 = 0
   ) {
     guard var prev = previous ?? tokens.first else { return }
     for cur in tokens[(previous == nil ? 1 : 0)...] {
-      if acrossDocuments || prev != endOfTextToken { add(key: Self.key(prev, cur)) }
+      if acrossDocuments || prev != endOfText { add(key: Self.key(prev, cur)) }
       prev = cur
     }
   }

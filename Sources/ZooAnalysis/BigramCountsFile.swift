@@ -1,4 +1,5 @@
 import Foundation
+import ZooStorage
 import ZooSupport
 
 /// What a bigram counts file says about itself: a JSON header after the magic bytes.
@@ -35,8 +36,10 @@ public struct BigramCountsHeader: Codable, Sendable, Equatable {
   public var depth: Int?
   /// The memory budget counting ran under, in bytes.
   public var budgetBytes: Int
-  /// Whether bigrams starting with `<|endoftext|>` (spanning two documents) were counted.
+  /// Whether bigrams starting with the end-of-text id (spanning two documents) were counted.
   public var acrossDocuments: Bool
+  /// What the counted ids mean (absent in files written before it was recorded: GPT-2 ids).
+  public var vocabulary: TokenStoreVocabulary?
   /// The counted stores.
   public var sources: [Source]
   /// Creation time (ISO 8601).
@@ -61,13 +64,13 @@ public enum BigramCountsFile {
 
   /// The header describing `counts`.
   public static func header(
-    for counts: BigramCounts, acrossDocuments: Bool, sources: [BigramCountsHeader.Source]
+    for counts: BigramCounts, acrossDocuments: Bool, vocabulary: TokenStoreVocabulary, sources: [BigramCountsHeader.Source]
   ) -> BigramCountsHeader {
     BigramCountsHeader(
       mode: counts.isExact ? "exact" : "count-min", bigrams: counts.total,
       distinct: counts.isExact ? counts.distinct : nil, epsilon: counts.sketch?.epsilon,
       delta: counts.sketch?.delta, width: counts.sketch?.width, depth: counts.sketch?.depth,
-      budgetBytes: counts.budgetBytes, acrossDocuments: acrossDocuments, sources: sources,
+      budgetBytes: counts.budgetBytes, acrossDocuments: acrossDocuments, vocabulary: vocabulary, sources: sources,
       createdAt: ISO8601DateFormatter().string(from: Date()), zooVersion: zooVersion)
   }
 
@@ -142,20 +145,32 @@ public enum BigramCounting {
   public static func count(
     stores: [any TokenSource], budgetBytes: Int, delta: Double = 0.01, acrossDocuments: Bool = true,
     chunkTokens: Int = 1 << 20, progress: (Int) -> Void = { _ in }
-  ) throws -> (counts: BigramCounts, sources: [BigramCountsHeader.Source]) {
+  ) throws -> (counts: BigramCounts, vocabulary: TokenStoreVocabulary, sources: [BigramCountsHeader.Source]) {
+    guard let vocabulary = stores.first?.vocabulary else { throw AnalysisError.invalidRequest("no training stores given") }
+    for store in stores {
+      guard store.vocabulary.sameTokens(as: vocabulary) else {
+        throw AnalysisError.tokenStoreMismatch(
+          file: store.path, reason: "holds \(store.vocabulary.summary) ids but \(stores[0].path) holds \(vocabulary.summary)")
+      }
+      guard store.vocabulary.vocabularySize <= BigramCounts.maxVocabularySize else {
+        throw AnalysisError.tokenStoreMismatch(
+          file: store.path, reason: "\(store.vocabulary.summary): bigram counts take vocabularies of up to \(BigramCounts.maxVocabularySize) ids")
+      }
+    }
     var counts = BigramCounts(budgetBytes: budgetBytes, delta: delta)
-    var buffer = [UInt16](repeating: 0, count: chunkTokens)
+    var buffer = [UInt32](repeating: 0, count: chunkTokens)
     var done = 0
     var sources: [BigramCountsHeader.Source] = []
     for store in stores {
-      var previous: UInt16? = nil
+      var previous: UInt32? = nil
       var start = 0
       while start < store.tokenCount {
         let n = min(chunkTokens, store.tokenCount - start)
         try buffer.withUnsafeMutableBufferPointer { all in
           let chunk = UnsafeMutableBufferPointer(rebasing: all[0..<n])
           try store.readTokens(start..<(start + n), into: chunk)
-          counts.add(UnsafeBufferPointer(chunk), after: previous, acrossDocuments: acrossDocuments)
+          counts.add(
+            UnsafeBufferPointer(chunk), after: previous, acrossDocuments: acrossDocuments, endOfText: vocabulary.endOfText)
           previous = chunk[n - 1]
         }
         start += n
@@ -164,6 +179,6 @@ public enum BigramCounting {
       }
       sources.append(.init(file: URL(fileURLWithPath: store.path).lastPathComponent, tokens: store.tokenCount))
     }
-    return (counts, sources)
+    return (counts, vocabulary, sources)
   }
 }

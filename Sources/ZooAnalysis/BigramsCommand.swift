@@ -12,10 +12,11 @@ public enum BigramsCommand {
     guard !paths.isEmpty else { throw AnalysisError.invalidRequest("no training stores given") }
     let stores = try paths.map { try TokenStore(path: $0) }
     let total = stores.reduce(0) { $0 + $1.tokenCount }
-    let (counts, sources) = try BigramCounting.count(
+    let (counts, vocabulary, sources) = try BigramCounting.count(
       stores: stores, budgetBytes: budgetBytes, delta: delta, acrossDocuments: acrossDocuments
     ) { progress($0, total) }
-    let header = BigramCountsFile.header(for: counts, acrossDocuments: acrossDocuments, sources: sources)
+    let header = BigramCountsFile.header(
+      for: counts, acrossDocuments: acrossDocuments, vocabulary: vocabulary, sources: sources)
     try BigramCountsFile.write(counts, header: header, to: output)
     return header
   }

@@ -90,6 +90,10 @@ public enum GapAnalysis {
     guard info.rangeEnd <= tokens.tokenCount else {
       throw AnalysisError.tokenStoreMismatch(file: tokens.path, reason: "holds \(tokens.tokenCount) tokens but \(info.path) scores \(info.rangeStart)..<\(info.rangeEnd)")
     }
+    guard tokens.vocabulary.vocabularySize <= ARMarker.maxVocabularySize else {
+      throw AnalysisError.tokenStoreMismatch(
+        file: tokens.path, reason: "\(tokens.vocabulary.summary): AR marking takes vocabularies of up to \(ARMarker.maxVocabularySize) ids")
+    }
     let length = info.rangeEnd - info.rangeStart
     let bounds = starts + [length]
     let maxWindow = zip(bounds, bounds.dropFirst()).map { $1 - $0 }.max() ?? 0
@@ -97,10 +101,12 @@ public enum GapAnalysis {
     let layout = StrataLayout(
       subsets: subsets.names, distanceBuckets: .powersOfTwo(covering: UInt64(max(maxWindow, 1))),
       frequencyBuckets: options.bigrams == nil ? nil : options.frequencyBuckets)
-    var stratifier = Stratifier(layout: layout, context: options.context, bigrams: options.bigrams, maxWindowLength: maxWindow)
+    var stratifier = Stratifier(
+      layout: layout, context: options.context, endOfText: tokens.vocabulary.endOfText, bigrams: options.bigrams,
+      maxWindowLength: maxWindow)
     var totals = [StrataTotals](repeating: StrataTotals(layout: layout), count: losses.count)
 
-    var tokenBuffer: [UInt16] = []
+    var tokenBuffer: [UInt32] = []
     var subsetBuffer: [UInt8] = []
     var cells: [UInt32] = []
     var w = 0
@@ -112,7 +118,7 @@ public enum GapAnalysis {
       let localStarts = starts[w..<v].map { $0 - chunk.lowerBound }
       let n = chunk.count
       if tokenBuffer.count != n {
-        tokenBuffer = [UInt16](repeating: 0, count: n)
+        tokenBuffer = [UInt32](repeating: 0, count: n)
         subsetBuffer = [UInt8](repeating: 0, count: n)
         cells = [UInt32](repeating: 0, count: n)
       }

@@ -55,7 +55,14 @@ public enum GapCommand {
     _ = try GapAnalysis.checkRuns(sources)
     let store = try openTokenStore(request.tokens, for: sources[0].info)
     var options = GapAnalysisOptions(context: request.context)
-    if let path = request.bigrams { options.bigrams = try BigramCountsFile.read(path: path).counts }
+    if let path = request.bigrams {
+      let (counts, header) = try BigramCountsFile.read(path: path)
+      if let counted = header.vocabulary, !counted.sameTokens(as: store.vocabulary) {
+        throw AnalysisError.tokenStoreMismatch(
+          file: path, reason: "counts \(counted.summary) ids but \(store.path) holds \(store.vocabulary.summary)")
+      }
+      options.bigrams = counts
+    }
     let total = sources[0].count
     let result = try GapAnalysis.run(tokens: store, losses: sources, options: options) { progress($0, total) }
     let report = try GapReport(result: result, baseline: request.baseline)

@@ -4,13 +4,13 @@
 public enum ReferenceARMarker {
   /// Recall codes (`0` = not a hit, else distance + 1) of `tokens` split into windows starting at
   /// `windowStarts` (first 0, increasing).
-  public static func codes(tokens: [UInt16], windowStarts: [Int], context: ARContext) -> [UInt32] {
+  public static func codes(tokens: [UInt32], windowStarts: [Int], context: ARContext, endOfText: UInt32) -> [UInt32] {
     var codes = [UInt32](repeating: 0, count: tokens.count)
     let bounds = windowStarts + [tokens.count]
     for w in 0..<windowStarts.count {
       var segmentStart = bounds[w]
       for t in bounds[w]..<bounds[w + 1] where t > bounds[w] {
-        if context == .document && tokens[t - 1] == endOfTextToken {
+        if context == .document && tokens[t - 1] == endOfText {
           segmentStart = t
           continue
         }

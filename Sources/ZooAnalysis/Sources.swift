@@ -1,3 +1,5 @@
+import ZooStorage
+
 /// A token store as the analysis reads it: token ranges and document boundaries with their subsets.
 /// `ZooStorage.TokenStore` conforms; tests use in-memory arrays.
 public protocol TokenSource {
@@ -7,8 +9,10 @@ public protocol TokenSource {
   var tokenCount: Int { get }
   /// Subset names; ``documentSubsets()`` indexes them.
   var subsetNames: [String] { get }
+  /// Tokenizer, vocabulary size and end-of-text id of the ids.
+  var vocabulary: TokenStoreVocabulary { get }
   /// Copies tokens `range` into `buffer` (`buffer.count == range.count`).
-  func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt16>) throws
+  func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt32>) throws
   /// Start of every document, then the token count (D + 1 values).
   func documentOffsets() throws -> [UInt64]
   /// Subset index of every document (D values).

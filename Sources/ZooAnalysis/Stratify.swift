@@ -13,10 +13,12 @@ public struct Stratifier: Sendable {
   private var distanceBucket: [UInt16] = []
 
   /// A stratifier; `bigrams` must be given exactly when `layout` has frequency buckets.
-  public init(layout: StrataLayout, context: ARContext, bigrams: BigramCounts?, maxWindowLength: Int = 2048) {
+  public init(
+    layout: StrataLayout, context: ARContext, endOfText: UInt32, bigrams: BigramCounts?, maxWindowLength: Int = 2048
+  ) {
     precondition((bigrams == nil) == (layout.frequencyBuckets == nil), "bigram counts and frequency buckets go together")
     self.layout = layout
-    self.marker = ARMarker(context: context, maxWindowLength: maxWindowLength)
+    self.marker = ARMarker(context: context, endOfText: endOfText, maxWindowLength: maxWindowLength)
     self.bigrams = bigrams
     reserve(tokens: maxWindowLength)
   }
@@ -31,7 +33,7 @@ public struct Stratifier: Sendable {
   /// Writes the cell of every token of `tokens` (consecutive windows starting at `windowStarts`,
   /// the first 0) into `cells`; `subsets[i]` is token `i`'s subset index.
   public mutating func assign(
-    tokens: UnsafeBufferPointer<UInt16>, windowStarts: [Int], subsets: UnsafeBufferPointer<UInt8>,
+    tokens: UnsafeBufferPointer<UInt32>, windowStarts: [Int], subsets: UnsafeBufferPointer<UInt8>,
     cells: UnsafeMutableBufferPointer<UInt32>
   ) {
     precondition(subsets.count == tokens.count && cells.count == tokens.count, "stratify: buffer sizes differ")

@@ -43,9 +43,9 @@ public struct DocumentBatch: Sendable {
   ///
   /// Documents are handed out one at a time from a shared counter, so one long document does
   /// not hold back the others.
-  public func tokenize(with tokenizer: GPT2Tokenizer, threads: Int) -> [[UInt16]] {
+  public func tokenize(with tokenizer: any Tokenizer, threads: Int) -> [[UInt32]] {
     let n = count
-    let slots = UnsafeMutableBufferPointer<[UInt16]>.allocate(capacity: n)
+    let slots = UnsafeMutableBufferPointer<[UInt32]>.allocate(capacity: n)
     slots.initialize(repeating: [])
     defer { slots.deallocate() }
     arena.withUnsafeBufferPointer { arena in
@@ -60,9 +60,9 @@ public struct DocumentBatch: Sendable {
           guard d < n else { return }
           let start = shared.value.starts[d]
           let text = UnsafeBufferPointer(rebasing: shared.value.arena[start..<shared.value.starts[d + 1]])
-          var ids: [UInt16] = []
+          var ids: [UInt32] = []
           ids.reserveCapacity(text.count / 3 + 16)
-          tokenizer.encodeOrdinary(text, into: &ids)
+          tokenizer.encode(text, into: &ids)
           shared.value.slots[d] = ids
         }
       }
@@ -79,10 +79,10 @@ public struct DocumentBatch: Sendable {
 /// One batch being tokenized, in the background or inline; `wait()` returns its ids.
 final class TokenizeJob: @unchecked Sendable {
   let batch: DocumentBatch
-  private var ids: [[UInt16]] = []
+  private var ids: [[UInt32]] = []
   private let done = DispatchGroup()
 
-  init(batch: DocumentBatch, tokenizer: GPT2Tokenizer, threads: Int, background: Bool) {
+  init(batch: DocumentBatch, tokenizer: any Tokenizer, threads: Int, background: Bool) {
     self.batch = batch
     if background {
       done.enter()
@@ -96,7 +96,7 @@ final class TokenizeJob: @unchecked Sendable {
   }
 
   /// The ids of every document, once tokenizing has finished.
-  func wait() -> [[UInt16]] {
+  func wait() -> [[UInt32]] {
     done.wait()
     return ids
   }

@@ -23,15 +23,18 @@ public struct ShardIngester {
   /// Show a redrawn progress bar (`true`), periodic log lines (`false`), or nothing (`nil`).
   public var progressOnTerminal: Bool? = isatty(STDERR_FILENO) != 0
 
-  private let tokenizer: GPT2Tokenizer
+  private let tokenizer: any Tokenizer
+  /// What the stores' ids mean (the tokenizer's identity).
+  public let vocabulary: TokenStoreVocabulary
   private let tracker: (any ExperimentTracker)?
 
   /// An ingester writing into `outputDirectory` with `threads` tokenizer threads; datasets are
   /// recorded in `tracker` when given.
   public init(
-    tokenizer: GPT2Tokenizer, outputDirectory: String, threads: Int, tracker: (any ExperimentTracker)?
+    tokenizer: any Tokenizer, outputDirectory: String, threads: Int, tracker: (any ExperimentTracker)?
   ) {
     self.tokenizer = tokenizer
+    vocabulary = TokenStoreVocabulary(tokenizer: tokenizer.identity)
     self.outputDirectory = outputDirectory
     self.threads = max(1, threads)
     self.tracker = tracker
@@ -65,7 +68,7 @@ public struct ShardIngester {
     let outputExists = FileManager.default.fileExists(atPath: result.output)
     let sourceDigest = SourceDigest(shard: result.shard, background: threads > 1 && !outputExists)
     if outputExists, let existing = try? TokenStore(path: result.output),
-      existing.metadata.sourceSHA256 == (try sourceDigest.value())
+      existing.vocabulary == vocabulary, existing.metadata.sourceSHA256 == (try sourceDigest.value())
     {
       result.status = .upToDate
       result.documents = existing.documentCount
@@ -74,7 +77,7 @@ public struct ShardIngester {
     }
     try AtomicFile.createParentDirectory(of: result.output)
     let reader = try ZstdFileReader(path: result.shard)
-    let writer = try TokenStoreWriter(path: result.output)
+    let writer = try TokenStoreWriter(path: result.output, vocabulary: vocabulary)
     var committed = false
     defer { if !committed { writer.abort() } }
 

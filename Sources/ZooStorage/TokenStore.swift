@@ -16,8 +16,16 @@ public final class TokenStore {
     guard format == TokenStoreMetadata.format else {
       throw StorageError.wrongFormat(path: path, expected: TokenStoreMetadata.format, found: format)
     }
+    // Stores written before tokenizer_sha256 existed hold GPT-2 ids and say so in the other three.
+    let vocabulary = TokenStoreVocabulary(
+      tokenizer: try file.stringAttribute("tokenizer"),
+      tokenizerSHA256: file.hasAttribute("tokenizer_sha256") ? try file.stringAttribute("tokenizer_sha256") : "",
+      vocabularySize: try file.intAttribute("vocab_size"), endOfText: UInt32(try file.intAttribute("eot")))
+    guard vocabulary.vocabularySize > 0, Int(vocabulary.endOfText) < vocabulary.vocabularySize else {
+      throw StorageError.invalid(path: path, reason: "eot \(vocabulary.endOfText) is not below vocab_size \(vocabulary.vocabularySize)")
+    }
     metadata = TokenStoreMetadata(
-      subsets: try file.stringListAttribute("subsets"), source: try file.stringAttribute("source"),
+      vocabulary: vocabulary, subsets: try file.stringListAttribute("subsets"), source: try file.stringAttribute("source"),
       sourceSHA256: try file.stringAttribute("source_sha256"), documents: try file.intAttribute("documents"),
       tokens: try file.intAttribute("tokens"), skippedLines: try file.intAttribute("skipped_lines"),
       createdAt: try file.stringAttribute("created_at"), zooVersion: try file.stringAttribute("zoo_version"))
@@ -27,23 +35,25 @@ public final class TokenStore {
     }
   }
 
+  /// Tokenizer, vocabulary size and end-of-text id.
+  public var vocabulary: TokenStoreVocabulary { metadata.vocabulary }
   /// Number of tokens.
   public var tokenCount: Int { metadata.tokens }
   /// Number of documents.
   public var documentCount: Int { metadata.documents }
 
-  /// Tokens in `range`.
-  public func readTokens(_ range: Range<Int>) throws -> [UInt16] {
-    var out = [UInt16](repeating: 0, count: range.count)
+  /// Tokens in `range` (`/tokens` may be uint16 or uint32 on disk).
+  public func readTokens(_ range: Range<Int>) throws -> [UInt32] {
+    var out = [UInt32](repeating: 0, count: range.count)
     try out.withUnsafeMutableBufferPointer { try readTokens(range, into: $0) }
     return out
   }
 
   /// Tokens in `range`, into `buffer` (at least `range.count` long).
-  public func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt16>) throws {
+  public func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt32>) throws {
     precondition(buffer.count >= range.count, "buffer of \(buffer.count) for \(range.count) tokens")
     guard let base = buffer.baseAddress else { return }
-    try file.read("tokens", range: range, into: base, memoryType: zh5_t_native_uint16())
+    try file.read("tokens", range: range, into: base, memoryType: zh5_t_native_uint32())
   }
 
   /// Start of each document in `/tokens`, D+1 entries, the last equal to ``tokenCount``.

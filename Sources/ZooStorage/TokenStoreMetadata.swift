@@ -1,5 +1,7 @@
 /// The root attributes of a token store (DESIGN.md, "Token store").
 public struct TokenStoreMetadata: Sendable, Equatable {
+  /// Tokenizer, vocabulary size and end-of-text id of the ids.
+  public var vocabulary: TokenStoreVocabulary
   /// Pile subset names; `/doc_subset` indexes this list.
   public var subsets: [String]
   /// The shard file name the store was made from.
@@ -19,9 +21,10 @@ public struct TokenStoreMetadata: Sendable, Equatable {
 
   /// Metadata with every field given.
   public init(
-    subsets: [String], source: String, sourceSHA256: String, documents: Int, tokens: Int, skippedLines: Int,
+    vocabulary: TokenStoreVocabulary, subsets: [String], source: String, sourceSHA256: String, documents: Int, tokens: Int, skippedLines: Int,
     createdAt: String, zooVersion: String
   ) {
+    self.vocabulary = vocabulary
     self.subsets = subsets
     self.source = source
     self.sourceSHA256 = sourceSHA256

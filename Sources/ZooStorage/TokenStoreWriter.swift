@@ -2,30 +2,32 @@ import CHDF5
 import Foundation
 import ZooSupport
 
-/// Writes one token store (DESIGN.md): documents are appended with an EOT after each, and
-/// the file appears at its final path only on ``commit(source:sourceSHA256:skippedLines:)``.
+/// Writes one token store (FORMATS.md): documents are appended, each with the vocabulary's
+/// end-of-text id after it unless its ids already end it, and the file appears at its final path
+/// only on ``commit(source:sourceSHA256:skippedLines:)``.
 ///
-/// `/tokens` is chunked (1 Mi elements), uncompressed, appended through whole-chunk buffers.
+/// `/tokens` is uint16 when the vocabulary fits in 16 bits and uint32 otherwise; it is chunked
+/// (1 Mi elements), uncompressed, appended through whole-chunk buffers.
 public final class TokenStoreWriter {
-  /// `<|endoftext|>`, appended after every document.
-  public static let eot: UInt16 = 50256
-
+  /// What the ids mean.
+  public let vocabulary: TokenStoreVocabulary
   private let path: String
   private let temporaryPath: String
   private var file: HDF5File?
-  private let tokens: HDF5Appender<UInt16>
+  private let tokens: TokenAppender
   private var offsets: [UInt64] = [0]
   private var documentSubsets: [UInt8] = []
   private var subsets: [String] = []
   private var subsetIndex: [String: UInt8] = [:]
 
   /// Creates a temporary file beside `path`; nothing appears at `path` until commit().
-  public init(path: String) throws {
+  public init(path: String, vocabulary: TokenStoreVocabulary) throws {
     self.path = path
+    self.vocabulary = vocabulary
     temporaryPath = AtomicFile.temporaryPath(for: path)
     let file = try HDF5File.create(temporaryPath)
     do {
-      tokens = try HDF5Appender(file: file, name: "tokens", fileType: zh5_t_std_u16le(), memoryType: zh5_t_native_uint16())
+      tokens = try TokenAppender(file: file, sixteenBit: vocabulary.storesSixteenBitIDs)
     } catch {
       try? file.close()
       unlink(temporaryPath)
@@ -36,8 +38,10 @@ public final class TokenStoreWriter {
 
   deinit { if file != nil { abort() } }
 
-  /// Appends one document's tokens, then EOT; `subset` is its Pile set name.
-  public func appendDocument(_ ids: UnsafeBufferPointer<UInt16>, subset: String) throws {
+  /// Appends one document's ids (each below the vocabulary size), then the end-of-text id unless
+  /// `endOfText` is false (ids that already end with it, as Megatron files do); `subset` is its
+  /// Pile set name.
+  public func appendDocument(_ ids: UnsafeBufferPointer<UInt32>, subset: String, endOfText: Bool = true) throws {
     guard file != nil else { throw StorageError.invalid(path: path, reason: "store already committed or aborted") }
     let index: UInt8
     if let known = subsetIndex[subset] {
@@ -50,8 +54,11 @@ public final class TokenStoreWriter {
       subsetIndex[subset] = index
       subsets.append(subset)
     }
+    if let tooLarge = ids.first(where: { Int($0) >= vocabulary.vocabularySize }) {
+      throw StorageError.invalid(path: path, reason: "token id \(tooLarge) is not below the vocabulary size \(vocabulary.vocabularySize)")
+    }
     try tokens.append(ids)
-    try tokens.append(TokenStoreWriter.eot)
+    if endOfText { try tokens.append(vocabulary.endOfText) }
     offsets.append(UInt64(tokens.total))
     documentSubsets.append(index)
   }
@@ -65,13 +72,14 @@ public final class TokenStoreWriter {
       try file.writeDataset("doc_offsets", offsets, fileType: zh5_t_std_u64le(), memoryType: zh5_t_native_uint64())
       try file.writeDataset("doc_subset", documentSubsets, fileType: zh5_t_std_u8le(), memoryType: zh5_t_native_uint8())
       let metadata = TokenStoreMetadata(
-        subsets: subsets, source: source, sourceSHA256: sourceSHA256, documents: documentSubsets.count,
+        vocabulary: vocabulary, subsets: subsets, source: source, sourceSHA256: sourceSHA256, documents: documentSubsets.count,
         tokens: tokens.total, skippedLines: skippedLines,
         createdAt: ISO8601DateFormatter().string(from: Date()), zooVersion: zooVersion)
       try file.setAttribute("format", TokenStoreMetadata.format)
-      try file.setAttribute("tokenizer", "gpt2")
-      try file.setAttribute("vocab_size", 50257)
-      try file.setAttribute("eot", Int(TokenStoreWriter.eot))
+      try file.setAttribute("tokenizer", vocabulary.tokenizer)
+      try file.setAttribute("tokenizer_sha256", vocabulary.tokenizerSHA256)
+      try file.setAttribute("vocab_size", vocabulary.vocabularySize)
+      try file.setAttribute("eot", Int(vocabulary.endOfText))
       try file.setAttribute("subsets", metadata.subsets)
       try file.setAttribute("source", metadata.source)
       try file.setAttribute("source_sha256", metadata.sourceSHA256)
@@ -96,5 +104,44 @@ public final class TokenStoreWriter {
     try? file?.close()
     file = nil
     unlink(temporaryPath)
+  }
+}
+
+/// `/tokens` as uint16 or uint32 on disk, appended from 32-bit ids.
+private final class TokenAppender {
+  private let narrow: HDF5Appender<UInt16>?
+  private let wide: HDF5Appender<UInt32>?
+
+  init(file: HDF5File, sixteenBit: Bool) throws {
+    if sixteenBit {
+      narrow = try HDF5Appender(file: file, name: "tokens", fileType: zh5_t_std_u16le(), memoryType: zh5_t_native_uint16())
+      wide = nil
+    } else {
+      narrow = nil
+      wide = try HDF5Appender(file: file, name: "tokens", fileType: zh5_t_std_u32le(), memoryType: zh5_t_native_uint32())
+    }
+  }
+
+  var total: Int { narrow?.total ?? wide!.total }
+
+  private var scratch: [UInt16] = []
+
+  func append(_ ids: UnsafeBufferPointer<UInt32>) throws {
+    if let narrow {
+      scratch.removeAll(keepingCapacity: true)
+      scratch.append(contentsOf: ids.lazy.map { UInt16(truncatingIfNeeded: $0) })
+      try scratch.withUnsafeBufferPointer { try narrow.append($0) }
+    } else if let wide {
+      try wide.append(ids)
+    }
+  }
+
+  func append(_ id: UInt32) throws {
+    if let narrow { try narrow.append(UInt16(truncatingIfNeeded: id)) } else { try wide?.append(id) }
+  }
+
+  func close() throws {
+    try narrow?.close()
+    try wide?.close()
   }
 }

@@ -1,14 +1,14 @@
-/// Byte-pair merging of one piece, by rank: repeatedly merge the adjacent pair whose
-/// concatenation has the lowest rank (the leftmost on ties), until no pair is a token —
-/// tiktoken's `byte_pair_merge`. Parts are token ids from the start (single bytes), so the
-/// result is the piece's ids.
+/// Byte-pair merging of one piece, by rank: repeatedly merge the adjacent pair with the lowest
+/// merge rank (the leftmost on ties), until no pair merges — tiktoken's `byte_pair_merge` and
+/// `tokenizers`' `Word::merge_all` alike (``RankTable`` says which pairs merge). Parts are token
+/// ids from the start (single bytes), so the result is the piece's ids.
 enum BytePairMerge {
   /// Pieces up to this many bytes use the O(n·m) scan (cache-friendly, n small); longer ones
   /// use the heap so that pathological inputs (a 50 MB run of letters) stay O(n log n).
   static let heapThreshold = 96
 
   /// Appends the ids of `piece` (which is not itself a token) to `out`.
-  static func encode(_ piece: UnsafeBufferPointer<UInt8>, ranks: RankTable, into out: inout [UInt16]) {
+  static func encode(_ piece: UnsafeBufferPointer<UInt8>, ranks: RankTable, into out: inout [UInt32]) {
     if piece.count <= heapThreshold {
       scan(piece, ranks: ranks, into: &out)
     } else {
@@ -17,23 +17,24 @@ enum BytePairMerge {
   }
 
   /// O(n·m): keeps parts and the rank of each part with its right neighbour in arrays.
-  static func scan(_ piece: UnsafeBufferPointer<UInt8>, ranks: RankTable, into out: inout [UInt16]) {
+  static func scan(_ piece: UnsafeBufferPointer<UInt8>, ranks: RankTable, into out: inout [UInt32]) {
     let n = piece.count
-    withUnsafeTemporaryAllocation(of: Int32.self, capacity: 2 * n) { scratch in
-      let parts = scratch.baseAddress!
-      let pairs = scratch.baseAddress! + n
+    withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { partBuffer in
+      withUnsafeTemporaryAllocation(of: UInt64.self, capacity: n) { pairBuffer in
+      let parts = partBuffer.baseAddress!
+      let pairs = pairBuffer.baseAddress!  // rank << 32 | merged id: the minimum is the lowest rank
       for i in 0..<n { parts[i] = ranks.byteRank[Int(piece[i])] }
       for i in 0..<n - 1 { pairs[i] = ranks.pairRank(parts[i], parts[i + 1]) }
       var count = n
       while count > 1 {
-        var best = Int32.max
+        var best = RankTable.noMerge
         var at = -1
         for i in 0..<count - 1 where pairs[i] < best {
           best = pairs[i]
           at = i
         }
         if at < 0 { break }
-        parts[at] = best
+        parts[at] = Int32(truncatingIfNeeded: best & 0xFFFF_FFFF)
         // Remove part at+1 and its pair entry.
         for i in (at + 1)..<(count - 1) { parts[i] = parts[i + 1] }
         for i in (at + 1)..<max(at + 1, count - 2) { pairs[i] = pairs[i + 1] }
@@ -41,7 +42,8 @@ enum BytePairMerge {
         if at + 1 < count { pairs[at] = ranks.pairRank(parts[at], parts[at + 1]) }
         if at > 0 { pairs[at - 1] = ranks.pairRank(parts[at - 1], parts[at]) }
       }
-      for i in 0..<count { out.append(UInt16(truncatingIfNeeded: parts[i])) }
+      for i in 0..<count { out.append(UInt32(bitPattern: parts[i])) }
+      }
     }
   }
 
@@ -49,7 +51,7 @@ enum BytePairMerge {
   /// min-heap of (rank, position). Entries made stale by earlier merges are skipped when
   /// popped; every live pair has an entry, so the popped valid entry is the lowest-ranked,
   /// leftmost pair, as in ``scan(_:ranks:into:)``.
-  static func heap(_ piece: UnsafeBufferPointer<UInt8>, ranks: RankTable, into out: inout [UInt16]) {
+  static func heap(_ piece: UnsafeBufferPointer<UInt8>, ranks: RankTable, into out: inout [UInt32]) {
     let n = piece.count
     var token = [Int32](repeating: 0, count: n)
     var next = [Int32](repeating: -1, count: n)
@@ -60,34 +62,37 @@ enum BytePairMerge {
       next[i] = i + 1 < n ? Int32(i + 1) : -1
       prev[i] = Int32(i - 1)
     }
+    /// Heap entry of the pair starting at `i`: merge rank << 32 | position.
+    func entry(_ merge: UInt64, _ i: Int) -> UInt64 { merge & 0xFFFF_FFFF_0000_0000 | UInt64(i) }
     for i in 0..<n - 1 {
-      let r = ranks.pairRank(token[i], token[i + 1])
-      if r != .max { heap.push(UInt64(UInt32(r)) << 32 | UInt64(i)) }
+      let m = ranks.pairRank(token[i], token[i + 1])
+      if m != RankTable.noMerge { heap.push(entry(m, i)) }
     }
-    while let entry = heap.pop() {
-      let r = Int32(truncatingIfNeeded: entry >> 32)
-      let i = Int(truncatingIfNeeded: entry & 0xFFFF_FFFF)
+    while let top = heap.pop() {
+      let i = Int(truncatingIfNeeded: top & 0xFFFF_FFFF)
       let j = Int(next[i])
       // Stale if i was merged away (prev of its successor no longer points to it) or its pair changed.
-      guard j >= 0, prev[j] == Int32(i), ranks.pairRank(token[i], token[j]) == r else { continue }
-      token[i] = r
+      guard j >= 0, prev[j] == Int32(i) else { continue }
+      let m = ranks.pairRank(token[i], token[j])
+      guard m != RankTable.noMerge, entry(m, i) == top else { continue }
+      token[i] = Int32(truncatingIfNeeded: m & 0xFFFF_FFFF)
       let k = Int(next[j])
       next[i] = Int32(k)
       if k >= 0 { prev[k] = Int32(i) }
       prev[j] = -2  // j is dead
       if k >= 0 {
         let right = ranks.pairRank(token[i], token[k])
-        if right != .max { heap.push(UInt64(UInt32(right)) << 32 | UInt64(i)) }
+        if right != RankTable.noMerge { heap.push(entry(right, i)) }
       }
       let p = Int(prev[i])
       if p >= 0 {
         let left = ranks.pairRank(token[p], token[i])
-        if left != .max { heap.push(UInt64(UInt32(left)) << 32 | UInt64(p)) }
+        if left != RankTable.noMerge { heap.push(entry(left, p)) }
       }
     }
     var i = 0
     while i >= 0 {
-      out.append(UInt16(truncatingIfNeeded: token[i]))
+      out.append(UInt32(bitPattern: token[i]))
       i = Int(next[i])
     }
   }

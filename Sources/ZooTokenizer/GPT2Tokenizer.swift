@@ -1,4 +1,5 @@
 import Foundation
+import ZooSupport
 
 /// GPT-2 byte-level BPE, id-for-id equal to tiktoken's `gpt2` `encode_ordinary`.
 ///
@@ -10,15 +11,17 @@ import Foundation
 /// let gpt2 = try GPT2Tokenizer.bundled()
 /// gpt2.encodeOrdinary("hello world")  // [31373, 995]
 /// ```
-public final class GPT2Tokenizer: Sendable {
+public final class GPT2Tokenizer: Tokenizer {
   /// `<|endoftext|>`, the document separator (not produced by ``encodeOrdinary(_:)``).
-  public static let endOfText: UInt16 = 50256
+  public static let endOfText: UInt32 = 50256
   /// 50,256 BPE tokens plus `<|endoftext|>`.
   public static let vocabularySize = 50257
   /// sha256 of the bundled `gpt2.tiktoken` (OpenAI's GPT-2 ranks as shipped by openai-whisper).
   public static let bundledRanksSHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
 
   let ranks: RankTable
+  /// `gpt2`, the ranks file's sha256, 50257 ids, EOT 50256.
+  public let identity: TokenizerIdentity
 
   /// Path of the ranks file shipped with the package.
   public static var bundledRanksPath: String {
@@ -39,37 +42,46 @@ public final class GPT2Tokenizer: Sendable {
   /// A tokenizer from a tiktoken ranks file (`base64(bytes) rank` per line).
   public init(ranksFile path: String) throws {
     ranks = try RankTable.load(path: path)
+    let sha256 = try SHA256.hex(ofFile: path)
+    identity = TokenizerIdentity(
+      name: "gpt2", sha256: sha256, vocabularySize: GPT2Tokenizer.vocabularySize, endOfText: GPT2Tokenizer.endOfText)
   }
 
   /// A tokenizer from explicit token byte strings (rank = index), for tests.
   init(tokens: [[UInt8]]) {
-    ranks = RankTable(tokens: tokens)
+    ranks = RankTable(tiktoken: tokens)
+    identity = TokenizerIdentity(name: "test", sha256: "", vocabularySize: tokens.count + 1, endOfText: UInt32(tokens.count))
   }
 
   /// Appends the ids of `utf8` (valid UTF-8) to `out`. A literal `<|endoftext|>` in the text
   /// is ordinary text.
-  public func encodeOrdinary(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt16]) {
+  public func encodeOrdinary(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
     guard let base = utf8.baseAddress else { return }
     PreTokenizer.forEachPiece(utf8) { range in
       let start = base + range.lowerBound
       if let rank = ranks.rank(of: start, count: range.count) {
-        out.append(UInt16(truncatingIfNeeded: rank))
+        out.append(UInt32(bitPattern: rank))
       } else {
         BytePairMerge.encode(UnsafeBufferPointer(start: start, count: range.count), ranks: ranks, into: &out)
       }
     }
   }
 
+  /// ``encodeOrdinary(_:into:)``: a literal `<|endoftext|>` is ordinary text.
+  public func encode(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
+    encodeOrdinary(utf8, into: &out)
+  }
+
   /// The ids of `text`.
-  public func encodeOrdinary(_ text: String) -> [UInt16] {
-    var out: [UInt16] = []
+  public func encodeOrdinary(_ text: String) -> [UInt32] {
+    var out: [UInt32] = []
     var text = text
     text.withUTF8 { encodeOrdinary($0, into: &out) }
     return out
   }
 
   /// The bytes of `ids` (`<|endoftext|>` decodes to its literal text).
-  public func decode(_ ids: [UInt16]) -> [UInt8] {
+  public func decode(_ ids: [UInt32]) -> [UInt8] {
     var out: [UInt8] = []
     for id in ids {
       if id == GPT2Tokenizer.endOfText {

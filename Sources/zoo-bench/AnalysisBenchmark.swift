@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZooAnalysis
+import ZooStorage
 import ZooSupport
 
 /// `zoo-bench analyze`: tokens per second of AR marking and stratification on one core.
@@ -44,7 +45,7 @@ struct AnalysisBenchmark: ParsableCommand {
     var arShare = Double.nan
     var codes = [UInt32](repeating: 0, count: data.tokens.count)
     time("ar_mark", runs: 0) {
-      var marker = ARMarker(context: .window, maxWindowLength: window)
+      var marker = ARMarker(context: .window, endOfText: SyntheticEvaluation.vocabulary.endOfText, maxWindowLength: window)
       data.tokens.withUnsafeBufferPointer { t in
         codes.withUnsafeMutableBufferPointer { marker.mark(tokens: t, windowStarts: data.starts, codes: $0) }
       }
@@ -80,7 +81,9 @@ struct AnalysisBenchmark: ParsableCommand {
 
 /// Synthetic tokens, window starts, documents and losses.
 private struct SyntheticEvaluation {
-  var tokens: [UInt16]
+  /// A GPT-2-sized vocabulary whose documents end with id 0.
+  static let vocabulary = TokenStoreVocabulary(tokenizer: "synthetic", tokenizerSHA256: "", vocabularySize: 50_000, endOfText: 0)
+  var tokens: [UInt32]
   var starts: [Int]
   var offsets: [UInt64] = [0]
   var subsets: [UInt8] = []
@@ -88,7 +91,7 @@ private struct SyntheticEvaluation {
 
   init(tokens count: Int, window: Int, seed: UInt64) {
     var rng = SplitMix64(seed: seed)
-    tokens = [UInt16](repeating: 0, count: count)
+    tokens = [UInt32](repeating: 0, count: count)
     losses = [Float](repeating: 0, count: count)
     starts = Array(stride(from: 0, to: count, by: window))
     var t = 0
@@ -102,9 +105,9 @@ private struct SyntheticEvaluation {
         continue
       }
       // Log-uniform ids: a heavy head of frequent tokens, as in text.
-      tokens[t] = UInt16(min(50255.0, exp(rng.nextDouble() * log(50256.0)) - 1))
+      tokens[t] = UInt32(min(49_999.0, exp(rng.nextDouble() * log(50_000.0))))
       if rng.nextInt(below: 1000) == 0 {
-        tokens[t] = endOfTextToken
+        tokens[t] = Self.vocabulary.endOfText
         offsets.append(UInt64(t + 1))
         subsets.append(UInt8(rng.nextInt(below: 22)))
       }
@@ -122,8 +125,9 @@ private struct SyntheticEvaluation {
     let n = min(tokens.count, starts.count > windows ? starts[windows] : tokens.count)
     let sample = Array(tokens[0..<n])
     let sampleStarts = starts.filter { $0 < n }
-    let expected = ReferenceARMarker.codes(tokens: sample, windowStarts: sampleStarts, context: .window)
-    let got = arHits(tokens: sample, windowStarts: sampleStarts).map { $0.map { $0 + 1 } ?? 0 }
+    let eot = Self.vocabulary.endOfText
+    let expected = ReferenceARMarker.codes(tokens: sample, windowStarts: sampleStarts, context: .window, endOfText: eot)
+    let got = arHits(tokens: sample, windowStarts: sampleStarts, endOfText: eot).map { $0.map { $0 + 1 } ?? 0 }
     guard got == expected else { throw ValidationError("ARMarker disagrees with ReferenceARMarker") }
   }
 }
@@ -133,7 +137,8 @@ private struct MemoryTokenSource: TokenSource {
   var path: String { "synthetic" }
   var tokenCount: Int { data.tokens.count }
   var subsetNames: [String] { (0..<22).map { "subset\($0)" } }
-  func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt16>) throws {
+  var vocabulary: TokenStoreVocabulary { SyntheticEvaluation.vocabulary }
+  func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt32>) throws {
     _ = buffer.update(fromContentsOf: data.tokens[range])
   }
   func documentOffsets() throws -> [UInt64] { data.offsets }

@@ -5,20 +5,30 @@ import ZooStorage
 import ZooSupport
 import ZooTokenizer
 
-/// `zoo-bench tokenize`: GPT-2 BPE throughput, ours against tiktoken, and whole-shard ingest
+/// `zoo-bench tokenize`: byte-level BPE throughput, ours against the tokenizer's reference
+/// (tiktoken for gpt2, Hugging Face `tokenizers` for a tokenizer.json), and whole-shard ingest
 /// with 1 and all threads, in one run.
 struct TokenizeBenchmark: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "tokenize",
-    abstract: "Tokenizer and ingest throughput (MB/s of document text, tokens/s), with tiktoken's.",
+    abstract: "Tokenizer and ingest throughput (MB/s of document text, tokens/s), with the reference tokenizer's.",
     discussion: """
-      Reads the documents of the given Pile shards into memory, then times (median of
-      --repeats): our pre-tokenizer split alone, our encode on 1 thread and on --threads
-      threads, tiktoken's encode_ordinary on 1 thread and encode_ordinary_batch on --threads
-      threads (when `python3 -c "import tiktoken"` works), and whole-shard ingest (zstd → JSON →
-      BPE → HDF5) with 1 and --threads threads. It also compares a sha256 of all token ids with
-      tiktoken's: "ids_identical yes" means every document encoded to the same ids.
+      Reads the documents of the given Pile shards into memory, then times (median of \
+      --repeats): our pre-tokenizer split alone, our encode on 1 thread and on --threads \
+      threads, the reference tokenizer on 1 and --threads threads (bench/tokenizer_peer.py: \
+      tiktoken's encode_ordinary and encode_ordinary_batch for gpt2, Hugging Face tokenizers' \
+      encode_batch_fast with RAYON_NUM_THREADS=1 and =N for a tokenizer.json), and whole-shard \
+      ingest (zstd → JSON → BPE → HDF5) with 1 and --threads threads. It compares a sha256 of all \
+      token ids with the reference's: "ids_identical yes" means every document encoded to the \
+      same ids.
+
+      Examples:
+        zoo-bench tokenize ../shared/data/pile-mini/*.jsonl.zst
+        zoo-bench tokenize --tokenizer gpt-neox-20b ../shared/data/pile-mini/*.jsonl.zst
       """)
+
+  @Option(help: "gpt2, gpt-neox-20b, or the path of a byte-level BPE tokenizer.json.")
+  var tokenizer = "gpt2"
 
   @Option(help: "Timed repetitions per row (the median is reported).")
   var repeats = 3
@@ -26,8 +36,11 @@ struct TokenizeBenchmark: ParsableCommand {
   @Option(help: "Threads for the multi-threaded rows (default: all cores).")
   var threads = ProcessInfo.processInfo.activeProcessorCount
 
-  @Flag(help: "Skip the tiktoken rows.")
-  var noTiktoken = false
+  @Option(help: "The reference tokenizer script.")
+  var peerScript = "bench/tokenizer_peer.py"
+
+  @Flag(help: "Skip the reference tokenizer's rows.")
+  var noPeer = false
 
   @Flag(help: "Skip the whole-shard ingest rows.")
   var noIngest = false
@@ -36,10 +49,10 @@ struct TokenizeBenchmark: ParsableCommand {
   var files: [String]
 
   func run() throws {
-    let tokenizer = try GPT2Tokenizer.bundled()
+    let tokenizer = try Tokenizers.load(self.tokenizer)
     let texts = try loadTexts(files)
     let textBytes = texts.reduce(0) { $0 + $1.count }
-    print("# \(texts.count) documents, \(textBytes) bytes of text from \(files.count) file(s); repeats \(repeats); threads \(threads)")
+    print("# \(texts.count) documents, \(textBytes) bytes of text from \(files.count) file(s); tokenizer \(tokenizer.identity.name); repeats \(repeats); threads \(threads)")
     print("name,threads,median_s,mb_per_s,tokens_per_s")
 
     func row(_ name: String, _ threads: Int, _ seconds: Double, _ tokens: Int) -> Double {
@@ -55,11 +68,11 @@ struct TokenizeBenchmark: ParsableCommand {
     }
     _ = row("zoo pretokenize", 1, splitSeconds, pieces)
 
-    var ids: [[UInt16]] = []
+    var ids: [[UInt32]] = []
     let oneSeconds = median(repeats) {
       ids = texts.map { text in
-        var out: [UInt16] = []
-        text.withUnsafeBufferPointer { tokenizer.encodeOrdinary($0, into: &out) }
+        var out: [UInt32] = []
+        text.withUnsafeBufferPointer { tokenizer.encode($0, into: &out) }
         return out
       }
     }
@@ -70,20 +83,29 @@ struct TokenizeBenchmark: ParsableCommand {
     let manySeconds = median(repeats) { _ = batch.tokenize(with: tokenizer, threads: threads) }
     let zooMany = row("zoo encode", threads, manySeconds, tokens)
 
-    if !noTiktoken, let peer = try tiktokenTimings(texts: texts, tokenizer: tokenizer) {
-      let tikOne = row("tiktoken encode_ordinary", 1, peer.oneThread, peer.tokens)
-      let tikMany = row("tiktoken encode_ordinary_batch", threads, peer.manyThreads, peer.tokens)
+    if !noPeer {
+      let peer = try Peer(script: peerScript, tokenizer: self.tokenizer, texts: texts, repeats: repeats)
+      defer { peer.remove() }
       let ours = idsDigest(ids)
-      print("# ids_identical \(ours == peer.digest ? "yes" : "NO") (zoo \(tokens) tokens sha256 \(ours.prefix(16)), tiktoken \(peer.tokens) tokens sha256 \(peer.digest.prefix(16)))")
-      print("# ratio zoo/tiktoken 1 thread: \(String(format: "%.2f", zooOne / tikOne))x; \(threads) threads: \(String(format: "%.2f", zooMany / tikMany))x")
-    } else if !noTiktoken {
-      print("# tiktoken rows skipped: python3 with tiktoken not available (pip install tiktoken)")
+      var ratios: [String] = []
+      for (threads, zoo) in [(1, zooOne), (self.threads, zooMany)] {
+        guard let timing = try peer.time(threads: threads) else {
+          print("# reference rows skipped: \(peer.name) not available in python3 (\(peer.install))")
+          break
+        }
+        let theirs = row(peer.name, threads, timing.seconds, timing.tokens)
+        ratios.append("\(threads) thread\(threads == 1 ? "" : "s"): \(String(format: "%.2f", zoo / theirs))x")
+        if threads == 1 {
+          print("# ids_identical \(ours == timing.digest ? "yes" : "NO") (zoo \(tokens) tokens sha256 \(ours.prefix(16)), \(peer.name) \(timing.tokens) tokens sha256 \(timing.digest.prefix(16)))")
+        }
+      }
+      if !ratios.isEmpty { print("# ratio zoo/\(peer.name) \(ratios.joined(separator: "; "))") }
     }
 
     if !noIngest {
-      let one = try ingestSeconds(threads: 1)
+      let one = try ingestSeconds(tokenizer: tokenizer, threads: 1)
       let ingestOne = row("zoo ingest (zstd+json+bpe+hdf5)", 1, one.seconds, one.tokens)
-      let many = try ingestSeconds(threads: threads)
+      let many = try ingestSeconds(tokenizer: tokenizer, threads: threads)
       let ingestMany = row("zoo ingest (zstd+json+bpe+hdf5)", threads, many.seconds, many.tokens)
       print("# ingest speed-up \(threads) threads vs 1: \(String(format: "%.2f", ingestMany / ingestOne))x")
     }
@@ -119,93 +141,15 @@ struct TokenizeBenchmark: ParsableCommand {
     return times.sorted()[times.count / 2]
   }
 
-  /// sha256 of all ids as little-endian uint16, documents back to back.
-  private func idsDigest(_ ids: [[UInt16]]) -> String {
+  /// sha256 of all ids as little-endian uint32, documents back to back.
+  private func idsDigest(_ ids: [[UInt32]]) -> String {
     var hasher = SHA256()
-    for doc in ids { doc.withUnsafeBytes { hasher.update($0) } }
+    for doc in ids { doc.map(\.littleEndian).withUnsafeBytes { hasher.update($0) } }
     return hasher.finalizeHex()
   }
 
-  private struct PeerTimings {
-    var oneThread: Double
-    var manyThreads: Double
-    var tokens: Int
-    var digest: String
-  }
-
-  /// Runs tiktoken on the same texts in a Python child process (texts passed as length-prefixed
-  /// UTF-8 in a temporary file) and reads back its timings and ids digest.
-  private func tiktokenTimings(texts: [[UInt8]], tokenizer: GPT2Tokenizer) throws -> PeerTimings? {
-    let probe = Process()
-    probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    probe.arguments = ["python3", "-c", "import tiktoken"]
-    probe.standardError = FileHandle.nullDevice
-    guard (try? probe.run()) != nil else { return nil }
-    probe.waitUntilExit()
-    guard probe.terminationStatus == 0 else { return nil }
-
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-bench-\(getpid())")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    var blob = Data()
-    for text in texts {
-      var n = UInt64(text.count).littleEndian
-      withUnsafeBytes(of: &n) { blob.append(contentsOf: $0) }
-      blob.append(contentsOf: text)
-    }
-    let textsPath = dir.appendingPathComponent("texts.bin").path
-    try blob.write(to: URL(fileURLWithPath: textsPath))
-    let scriptPath = dir.appendingPathComponent("tiktoken_bench.py").path
-    try Self.tiktokenScript.write(toFile: scriptPath, atomically: true, encoding: .utf8)
-
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", scriptPath, GPT2Tokenizer.bundledRanksPath, textsPath, "\(repeats)", "\(threads)"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0,
-      let json = try JSONSerialization.jsonObject(with: output) as? [String: Any],
-      let one = json["one_thread_s"] as? Double, let many = json["many_threads_s"] as? Double,
-      let tokens = json["tokens"] as? Int, let digest = json["sha256"] as? String
-    else {
-      writeStandardError("zoo-bench: the tiktoken child process failed\n")
-      return nil
-    }
-    return PeerTimings(oneThread: one, manyThreads: many, tokens: tokens, digest: digest)
-  }
-
-  private static let tiktokenScript = #"""
-    import array, hashlib, json, statistics, struct, sys, time
-    import tiktoken, tiktoken.load
-    from tiktoken_ext.openai_public import r50k_pat_str
-    ranks, path, repeats, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-    enc = tiktoken.Encoding(name="gpt2", pat_str=r50k_pat_str, mergeable_ranks=tiktoken.load.load_tiktoken_bpe(ranks),
-                            special_tokens={"<|endoftext|>": 50256}, explicit_n_vocab=50257)
-    data = open(path, "rb").read()
-    texts, i = [], 0
-    while i < len(data):
-        (n,) = struct.unpack_from("<Q", data, i); i += 8
-        texts.append(data[i:i + n].decode("utf-8")); i += n
-    def timed(f):
-        f()
-        times = []
-        for _ in range(max(1, repeats)):
-            t = time.perf_counter(); f(); times.append(time.perf_counter() - t)
-        return statistics.median(times)
-    one = timed(lambda: [enc.encode_ordinary(t) for t in texts])
-    many = timed(lambda: enc.encode_ordinary_batch(texts, num_threads=threads))
-    h, tokens = hashlib.sha256(), 0
-    for t in texts:
-        ids = enc.encode_ordinary(t); tokens += len(ids); h.update(array.array("H", ids).tobytes())
-    print(json.dumps({"one_thread_s": one, "many_threads_s": many, "tokens": tokens, "sha256": h.hexdigest()}))
-    """#
-
   /// Whole-shard ingest of `files` into a temporary directory: (median seconds, tokens).
-  private func ingestSeconds(threads: Int) throws -> (seconds: Double, tokens: Int) {
-    let tokenizer = try GPT2Tokenizer.bundled()
+  private func ingestSeconds(tokenizer: any Tokenizer, threads: Int) throws -> (seconds: Double, tokens: Int) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-bench-ingest-\(getpid())-\(threads)")
     defer { try? FileManager.default.removeItem(at: dir) }
     var ingester = ShardIngester(tokenizer: tokenizer, outputDirectory: dir.path, threads: threads, tracker: nil)
@@ -223,5 +167,71 @@ struct TokenizeBenchmark: ParsableCommand {
     }
     if let failure { throw ValidationError("ingest failed: \(failure)") }
     return (seconds, tokens)
+  }
+}
+
+/// The reference tokenizer, run by `bench/tokenizer_peer.py` in a Python child process on the
+/// same texts (written once, length-prefixed, to a temporary file).
+private struct Peer {
+  let script: String
+  let arguments: [String]
+  let name: String
+  let install: String
+  let textsPath: String
+  let repeats: Int
+
+  struct Timing {
+    var seconds: Double
+    var tokens: Int
+    var digest: String
+  }
+
+  init(script: String, tokenizer: String, texts: [[UInt8]], repeats: Int) throws {
+    guard FileManager.default.fileExists(atPath: script) else {
+      throw ValidationError("no peer script at \(script) (run from the repository root or pass --peer-script)")
+    }
+    self.script = script
+    self.repeats = repeats
+    switch tokenizer {
+    case "gpt2":
+      (name, install) = ("tiktoken", "pip install tiktoken")
+      arguments = ["--tiktoken", GPT2Tokenizer.bundledRanksPath]
+    case "gpt-neox-20b":
+      (name, install) = ("tokenizers", "pip install tokenizers")
+      arguments = ["--tokenizer-json", BPETokenizer.bundledGPTNeoX20BPath]
+    default:
+      (name, install) = ("tokenizers", "pip install tokenizers")
+      arguments = ["--tokenizer-json", tokenizer]
+    }
+    var blob = Data()
+    for text in texts {
+      var n = UInt64(text.count).littleEndian
+      withUnsafeBytes(of: &n) { blob.append(contentsOf: $0) }
+      blob.append(contentsOf: text)
+    }
+    textsPath = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-bench-texts-\(getpid()).bin").path
+    try blob.write(to: URL(fileURLWithPath: textsPath))
+  }
+
+  /// Deletes the texts file.
+  func remove() { unlink(textsPath) }
+
+  /// One timing on `threads` threads, or nil when the Python module is missing.
+  func time(threads: Int) throws -> Timing? {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["RAYON_NUM_THREADS=\(threads)", "python3", script] + arguments
+      + [textsPath, "--repeats", "\(repeats)", "--threads", "\(threads)"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let output = pipe.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0,
+      let json = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
+      let seconds = json["seconds"] as? Double, let tokens = json["tokens"] as? Int, let digest = json["sha256"] as? String
+    else { return nil }
+    return Timing(seconds: seconds, tokens: tokens, digest: digest)
   }
 }

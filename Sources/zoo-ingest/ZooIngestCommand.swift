@@ -9,23 +9,34 @@ import ZooTokenizer
 struct ZooIngestCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "zoo-ingest",
-    abstract: "Tokenize Pile shards (.jsonl.zst) with GPT-2 BPE into HDF5 token stores.",
+    abstract: "Tokenize Pile shards (.jsonl.zst) with byte-level BPE into HDF5 token stores.",
     discussion: """
-      Each shard becomes <out>/<name>.h5 (format zoo.tokens.v1): /tokens uint16 with an
-      <|endoftext|> (50256) after every document, /doc_offsets uint64, /doc_subset uint8, and
-      attributes (subsets, source, source_sha256, documents, tokens, skipped_lines, ...).
-      Stores are written to a temporary name and renamed when complete. A shard whose store
-      already exists with the same source sha256 is skipped. A bad line (malformed JSON, no
-      "text", invalid UTF-8, empty text) is skipped and counted; a corrupt or truncated shard
-      fails alone (no output for it, the others go on, exit status 1). Every store is recorded
-      in the registry (--db, $ZOO_DB, default ./zoo.db).
+      Each shard becomes <out>/<name>.h5 (format zoo.tokens.v1): /tokens (uint16 when the \
+      vocabulary fits, uint32 otherwise) with the tokenizer's end-of-text id after every \
+      document, /doc_offsets uint64, /doc_subset uint8, and attributes (tokenizer, \
+      tokenizer_sha256, vocab_size, eot, subsets, source, source_sha256, documents, tokens, ...).
+
+      --tokenizer gpt2 (default; ids equal tiktoken's gpt2 encode_ordinary, EOT 50256), \
+      gpt-neox-20b (Pythia, Mamba, RWKV-4-Pile; ids equal Hugging Face tokenizers, EOT 0), or \
+      the path of any byte-level BPE tokenizer.json (ids equal tokenizers' \
+      encode(text, add_special_tokens=False)).
+
+      Stores are written to a temporary name and renamed when complete. A shard whose store \
+      already exists with the same source sha256 and tokenizer is skipped. A bad line (malformed \
+      JSON, no "text", invalid UTF-8, empty text) is skipped and counted; a corrupt or truncated \
+      shard fails alone (no output for it, the others go on, exit status 1). Every store is \
+      recorded in the registry (--db, $ZOO_DB, default ./zoo.db).
 
       Example:
         zoo-ingest --out tokens pile/*.jsonl.zst
+        zoo-ingest --tokenizer gpt-neox-20b --out tokens-neox pile/*.jsonl.zst
       """)
 
   @Option(name: .long, help: "Directory for the token stores.")
   var out = "tokens"
+
+  @Option(name: .long, help: "gpt2, gpt-neox-20b, or the path of a byte-level BPE tokenizer.json.")
+  var tokenizer = "gpt2"
 
   @Option(name: .long, help: "Tokenizer threads (default: all cores).")
   var threads = ProcessInfo.processInfo.activeProcessorCount
@@ -51,7 +62,11 @@ struct ZooIngestCommand: ParsableCommand {
 
   func run() throws {
     Interrupt.install()
-    let tokenizer = try GPT2Tokenizer.bundled()
+    let tokenizer: any Tokenizer
+    do { tokenizer = try Tokenizers.load(self.tokenizer) } catch {
+      writeStandardError("zoo-ingest: \(error)\n")
+      throw ExitCode(2)
+    }
     let tracker: Registry? = noRegistry ? nil : try Registry(path: Registry.resolvePath(db))
     var ingester = ShardIngester(tokenizer: tokenizer, outputDirectory: out, threads: threads, tracker: tracker)
     if plain { ingester.progressOnTerminal = false }

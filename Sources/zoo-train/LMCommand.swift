@@ -77,7 +77,7 @@ struct LMCommand: ParsableCommand {
       } else {
         config = LMTrainingConfig(
           model: architecture.modelConfig(
-            dModel: dModel, layers: layers, vocabSize: 50257, maxPositions: seqLen, hiddenMult: 4, lMax: seqLen,
+            dModel: dModel, layers: layers, vocabSize: try TokenCorpus.vocabulary(of: data).vocabularySize, maxPositions: seqLen, hiddenMult: 4, lMax: seqLen,
             embedDropout: embedDropout, attnDropout: attnDropout),
           data: data, seqLen: seqLen, batch: batch, steps: steps, learningRate: lr, weightDecay: weightDecay,
           warmupSteps: warmup, evalTokens: evalTokens, seed: seed, checkpointEvery: checkpointEvery, logEvery: logEvery)

@@ -6,7 +6,7 @@ public enum LMEvaluation {
   /// Per-token losses over `range` of `tokens` (NaN at each window's first token) and the
   /// window starts (indices into the range), evaluating `batch` windows of `seqLen` at a time.
   public static func evaluate(
-    model: LanguageModel, tokens: [UInt16], range: Range<Int>, seqLen: Int, batch: Int
+    model: LanguageModel, tokens: [UInt32], range: Range<Int>, seqLen: Int, batch: Int
   ) -> (losses: [Float], windowStarts: [UInt64], meanLoss: Double) {
     var losses = [Float](repeating: .nan, count: range.count)
     let windowStarts = Array(stride(from: 0, to: range.count, by: seqLen))

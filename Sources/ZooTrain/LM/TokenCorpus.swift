@@ -2,16 +2,16 @@ import Foundation
 import ZooStorage
 import ZooSupport
 
-/// The token stores a language model trains on, held in memory (2 bytes per token), split into
+/// The token stores a language model trains on, held in memory (4 bytes per token), split into
 /// a training part and a held-out evaluation range at the end of the last store that training
-/// never samples.
+/// never samples. All stores must hold ids of one tokenizer.
 public final class TokenCorpus {
   /// One store's tokens.
   public struct Part {
     public var path: String
     public var name: String
     public var sha256: String
-    public var tokens: [UInt16]
+    public var tokens: [UInt32]
     /// Tokens `0..<trainEnd` are sampled for training.
     public var trainEnd: Int
   }
@@ -19,10 +19,27 @@ public final class TokenCorpus {
   public let parts: [Part]
   /// Held-out range in the last store.
   public let evalRange: Range<Int>
+  /// What the ids mean (the same in every store).
+  public let vocabulary: TokenStoreVocabulary
+
+  /// The vocabulary the stores at `paths` share; stores of different tokenizers are an error
+  /// naming two of them.
+  public static func vocabulary(of paths: [String]) throws -> TokenStoreVocabulary {
+    guard let first = paths.first else { throw TrainError.invalid("no token stores given") }
+    let vocabulary = try TokenStore(path: first).vocabulary
+    for path in paths.dropFirst() {
+      let other = try TokenStore(path: path).vocabulary
+      guard other.sameTokens(as: vocabulary) else {
+        throw TrainError.invalid(
+          "\(path) holds \(other.summary) ids but \(first) holds \(vocabulary.summary): one run trains on one tokenizer")
+      }
+    }
+    return vocabulary
+  }
 
   /// Loads `paths`; holds out the last `evalTokens` tokens of the last store.
   public init(paths: [String], evalTokens: Int, windowLength: Int, vocabSize: Int) throws {
-    guard !paths.isEmpty else { throw TrainError.invalid("no token stores given (--data)") }
+    vocabulary = try TokenCorpus.vocabulary(of: paths)
     var parts: [Part] = []
     for path in paths {
       let store = try TokenStore(path: path)
@@ -62,12 +79,12 @@ public final class TokenCorpus {
   /// `batch` windows of `length` tokens for step `step`, drawn uniformly over training tokens
   /// (crossing document boundaries) from a generator seeded by `(seed, step)`, so a resumed
   /// run sees the same data as an uninterrupted one. Returns the windows back to back.
-  public func trainingWindows(step: Int, batch: Int, length: Int, seed: UInt64) -> [UInt16] {
+  public func trainingWindows(step: Int, batch: Int, length: Int, seed: UInt64) -> [UInt32] {
     var rng = SplitMix64(seed: seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
     // Number of window starts per store.
     let starts = parts.map { max(0, $0.trainEnd - length + 1) }
     let total = starts.reduce(0, +)
-    var out: [UInt16] = []
+    var out: [UInt32] = []
     out.reserveCapacity(batch * length)
     for _ in 0..<batch {
       var k = rng.nextInt(below: total)
@@ -85,7 +102,7 @@ public final class TokenCorpus {
   /// training unigram distribution (add-one smoothed over `vocabSize`): the context-free
   /// baselines a language model has to beat.
   public func unigramBaselines(vocabSize: Int) -> (trainEntropy: Double, heldOutLoss: Double) {
-    var counts = [Int](repeating: 0, count: 65536)
+    var counts = [Int](repeating: 0, count: max(vocabSize, vocabulary.vocabularySize))
     for part in parts { for t in part.tokens[0..<part.trainEnd] { counts[Int(t)] += 1 } }
     let n = Double(trainTokens)
     let entropy = counts.reduce(0.0) { $1 == 0 ? $0 : $0 - Double($1) / n * Foundation.log(Double($1) / n) }
