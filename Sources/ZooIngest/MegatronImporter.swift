@@ -14,6 +14,8 @@ import ZooSupport
 /// prefix's base name and its `source_sha256` the sha256 of `.idx` followed by `.bin`
 /// (``MegatronDataset/sourceSHA256()``); a dataset whose store exists with the same digest and
 /// vocabulary is skipped. A bad dataset fails alone, with no store, as a bad Pile shard does.
+/// Documents that do not end with the vocabulary's end-of-text id are kept as they are and
+/// counted in a warning: a dataset made without `--append-eod`, or ids of another tokenizer.
 public struct MegatronImporter {
   /// The subset of every document of a Megatron dataset (the format records none).
   public static let subset = "megatron"
@@ -76,8 +78,10 @@ public struct MegatronImporter {
 
     let progress = progressOnTerminal.map { Progress(title: name, total: Double(dataset.tokenCount), forceTerminal: $0) }
     var ids: [UInt32] = []
+    var unterminated = 0  // non-empty documents whose last id is not the vocabulary's EOT
     for d in 0..<dataset.documentCount {
       try dataset.readDocument(d, vocabularySize: vocabulary.vocabularySize, into: &ids)
+      if let last = ids.last, last != vocabulary.endOfText { unterminated += 1 }
       try ids.withUnsafeBufferPointer { try writer.appendDocument($0, subset: Self.subset, endOfText: false) }
       result.documents += 1
       result.tokens += ids.count
@@ -92,6 +96,12 @@ public struct MegatronImporter {
     let metadata = try writer.commit(source: name, sourceSHA256: digest.value(), skippedLines: 0)
     committed = true
     progress?.finish("\(name): \(metadata.documents) docs, \(metadata.tokens) tokens -> \(result.output)")
+    if unterminated > 0 {
+      writeStandardError(
+        "zoo-ingest: warning: \(name): \(unterminated) of \(metadata.documents) documents do not end with "
+          + "\(vocabulary.tokenizer)'s end-of-text id \(vocabulary.endOfText) (made without --append-eod, or not "
+          + "\(vocabulary.tokenizer) ids? see --tokenizer)\n")
+    }
     tracker?.recordStore(metadata, at: result.output, skipped: [:])
   }
 }

@@ -45,7 +45,7 @@ let megatronDefects: [String: String] = [
 ]
 
 @Suite struct MegatronDatasetTests {
-  @Test(arguments: ["u16", "i32"])
+  @Test(arguments: ["u16", "i32", "noeod"])
   func readsTheIdsTheWriterWrote(name: String) throws {
     let expected = try #require(MegatronExpected.fixtures.good[name])
     let dataset = try MegatronDataset(prefix: megatronFixtures + "/" + name)

@@ -24,6 +24,7 @@ Writes, into the directory given:
   u16.bin/.idx   uint16: 4 documents of 1-3 sequences, one sequence empty
   i32.bin/.idx   int32: 4 documents, one of them with no sequences (Megatron-LM's preprocess
                  writes such a document for an empty text), ids up to 50256
+  noeod.bin/.idx uint16: 2 documents that do not end with 50256 (made without --append-eod)
   bad-*.bin/.idx one defect each (see BAD below); bad-missing-bin has no .bin
   expected.json  per good prefix: dtype and each document's ids (its sequences concatenated);
                  per bad prefix: the file whose defect it is
@@ -127,7 +128,8 @@ def write(name, bin_bytes, idx_bytes):
 
 
 expected = {"good": {}, "bad": {}}
-for name, dtype, documents in [("u16", np.uint16, U16), ("i32", np.int32, I32)]:
+NOEOD = [[ids(4)], [ids(2), ids(3)]]
+for name, dtype, documents in [("u16", np.uint16, U16), ("i32", np.int32, I32), ("noeod", np.uint16, NOEOD)]:
     bin_bytes, idx_bytes, _, _ = dataset(dtype, documents)
     docs = [sum(seqs, []) for seqs in documents]
     assert read_back(bin_bytes, idx_bytes) == docs
