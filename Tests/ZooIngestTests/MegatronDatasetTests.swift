@@ -8,10 +8,9 @@ import ZooSupport
 let megatronFixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
   .appendingPathComponent("Fixtures/megatron").path
 
-/// `expected.json`: each good prefix's dtype and document ids, each bad prefix's culprit file.
+/// `expected.json`: each good prefix's document ids, each bad prefix's culprit file.
 struct MegatronExpected: Decodable {
   struct Good: Decodable {
-    var dtype: String
     var documents: [[UInt32]]
   }
   var good: [String: Good]
@@ -20,6 +19,23 @@ struct MegatronExpected: Decodable {
   static let fixtures: MegatronExpected = try! JSONDecoder().decode(
     MegatronExpected.self, from: Data(contentsOf: URL(fileURLWithPath: megatronFixtures + "/expected.json")))
 }
+
+/// `mcore.json`, from `Fixtures/make_megatron_core.py`: datasets that Megatron-LM's own
+/// `IndexedDatasetBuilder` wrote, and each one's document ids.
+struct MegatronCoreExpected: Decodable {
+  var documents: [String: [[UInt32]]]
+
+  static let fixtures: MegatronCoreExpected = try! JSONDecoder().decode(
+    MegatronCoreExpected.self, from: Data(contentsOf: URL(fileURLWithPath: megatronFixtures + "/mcore.json")))
+}
+
+/// Each good fixture's document ids, whichever writer made it.
+func megatronDocuments(_ name: String) -> [[UInt32]]? {
+  MegatronExpected.fixtures.good[name]?.documents ?? MegatronCoreExpected.fixtures.documents[name]
+}
+
+/// Every good fixture: the numpy writer's and Megatron-LM's.
+let megatronGoodFixtures = ["u16", "i32", "noeod", "mcore-u16", "mcore-i32"]
 
 /// What the one-line error of each bad fixture says (after the file name).
 let megatronDefects: [String: String] = [
@@ -45,25 +61,29 @@ let megatronDefects: [String: String] = [
 ]
 
 @Suite struct MegatronDatasetTests {
-  @Test(arguments: ["u16", "i32", "noeod"])
+  @Test(arguments: megatronGoodFixtures)
   func readsTheIdsTheWriterWrote(name: String) throws {
-    let expected = try #require(MegatronExpected.fixtures.good[name])
+    let documents = try #require(megatronDocuments(name))
     let dataset = try MegatronDataset(prefix: megatronFixtures + "/" + name)
-    #expect(dataset.dtype == (expected.dtype == "uint16" ? .uint16 : .int32))
-    #expect(dataset.documentCount == expected.documents.count)
-    #expect(dataset.tokenCount == expected.documents.map(\.count).reduce(0, +))
+    #expect(dataset.dtype == (name.hasSuffix("i32") ? .int32 : .uint16))
+    #expect(dataset.documentCount == documents.count)
+    #expect(dataset.tokenCount == documents.map(\.count).reduce(0, +))
     var ids: [UInt32] = []
-    for (d, document) in expected.documents.enumerated() {
+    for (d, document) in documents.enumerated() {
       try dataset.readDocument(d, vocabularySize: 50257, into: &ids)
       #expect(ids == document, "document \(d)")
     }
   }
 
   @Test func fixturesCoverEmptySequencesAndEmptyDocuments() throws {
-    let u16 = try MegatronDataset(prefix: megatronFixtures + "/u16")
-    let sizes = (0..<u16.sequenceCount).map { u16.tokenOffset(sequence: $0 + 1) - u16.tokenOffset(sequence: $0) }
-    #expect(sizes.contains(0))
-    #expect(try #require(MegatronExpected.fixtures.good["i32"]).documents.contains([]))
+    for name in ["u16", "mcore-u16"] {
+      let dataset = try MegatronDataset(prefix: megatronFixtures + "/" + name)
+      let sizes = (0..<dataset.sequenceCount).map { dataset.tokenOffset(sequence: $0 + 1) - dataset.tokenOffset(sequence: $0) }
+      #expect(sizes.contains(0), "\(name) has no empty sequence")
+    }
+    for name in ["i32", "mcore-u16"] {
+      #expect(try #require(megatronDocuments(name)).contains([]), "\(name) has no empty document")
+    }
   }
 
   @Test func sourceDigestIsTheIndexThenTheData() throws {

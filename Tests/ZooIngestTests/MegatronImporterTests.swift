@@ -19,7 +19,7 @@ import ZooStorage
 
   /// The store holds every document's ids as the writer wrote them, with its document offsets.
   func expectStore(_ path: String, equals name: String, vocabulary: TokenStoreVocabulary) throws {
-    let documents = try #require(MegatronExpected.fixtures.good[name]).documents
+    let documents = try #require(megatronDocuments(name))
     let store = try TokenStore(path: path)
     #expect(try store.readTokens(0..<store.tokenCount) == documents.flatMap { $0 })
     var offsets: [UInt64] = [0]
@@ -32,7 +32,7 @@ import ZooStorage
     #expect(store.metadata.skippedLines == 0)
   }
 
-  @Test(arguments: ["u16", "i32"])
+  @Test(arguments: megatronGoodFixtures)
   func storeHoldsTheWritersIdsAndDocuments(name: String) throws {
     let dir = try TemporaryDirectory()
     let tracker = InMemoryTracker()

@@ -29,7 +29,8 @@ Writes, into the directory given:
   expected.json  per good prefix: dtype and each document's ids (its sequences concatenated);
                  per bad prefix: the file whose defect it is
 Each good pair is read back the way mmap_dataset.py's reader does (numpy.frombuffer at the
-header's offsets) before anything is written.
+header's offsets) before anything is written. make_megatron_core.py then adds datasets from
+Megatron-LM's own builder and reads all good ones back with Megatron-LM's own reader.
 """
 import json
 import os
