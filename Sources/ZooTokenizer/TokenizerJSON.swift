@@ -99,7 +99,9 @@ struct TokenizerJSON {
     // Vocabulary bytes and merges.
     var tokens = [[UInt8]?](repeating: nil, count: vocabularySize)
     for (string, id) in vocab where id >= 0 { tokens[id] = ByteLevelAlphabet.decode(string) }
-    for b in 0..<256 where vocab[String(Character(ByteLevelAlphabet.characters[b]))] == nil {
+    // Every byte valid UTF-8 can hold must be a token (0xC0, 0xC1 and 0xF5-0xFF never occur).
+    let utf8Bytes = Array(0x00...0xBF) + Array(0xC2...0xF4)
+    for b in utf8Bytes where vocab[String(Character(ByteLevelAlphabet.characters[b]))] == nil {
       throw fail("model.vocab lacks byte 0x\(String(b, radix: 16)) (not a byte-level vocabulary)")
     }
     self.tokens = tokens

@@ -1,15 +1,22 @@
 import ZooAnalysis
+import ZooStorage
+
+/// The end-of-text id of the test stores (GPT-2's).
+let endOfTextToken: UInt32 = 50256
+/// GPT-2's vocabulary, as the test stores claim.
+let testVocabulary = TokenStoreVocabulary(tokenizer: "gpt2", tokenizerSHA256: "", vocabularySize: 50257, endOfText: endOfTextToken)
 
 /// An in-memory token store.
 struct ArrayTokenSource: TokenSource {
   var path = "memory.h5"
-  var tokens: [UInt16]
+  var tokens: [UInt32]
   var offsets: [UInt64]
   var subsets: [UInt8]
   var subsetNames: [String]
 
+  var vocabulary = testVocabulary
   var tokenCount: Int { tokens.count }
-  func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt16>) throws {
+  func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt32>) throws {
     for (i, t) in range.enumerated() { buffer[i] = tokens[t] }
   }
   func documentOffsets() throws -> [UInt64] { offsets }

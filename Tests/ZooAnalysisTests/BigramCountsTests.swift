@@ -1,15 +1,16 @@
 import Foundation
 import Testing
 import ZooAnalysis
+import ZooStorage
 import ZooSupport
 
 @Suite struct BigramCountsTests {
-  func randomTokens(count: Int, vocabulary: Int, seed: UInt64) -> [UInt16] {
+  func randomTokens(count: Int, vocabulary: Int, seed: UInt64) -> [UInt32] {
     var rng = SplitMix64(seed: seed)
-    return (0..<count).map { _ in UInt16(rng.nextInt(below: vocabulary)) }
+    return (0..<count).map { _ in UInt32(rng.nextInt(below: vocabulary)) }
   }
 
-  func bruteForce(_ tokens: [UInt16], acrossDocuments: Bool = true) -> [UInt32: UInt64] {
+  func bruteForce(_ tokens: [UInt32], acrossDocuments: Bool = true) -> [UInt32: UInt64] {
     var counts: [UInt32: UInt64] = [:]
     for i in 1..<tokens.count where acrossDocuments || tokens[i - 1] != endOfTextToken {
       counts[BigramCounts.key(tokens[i - 1], tokens[i]), default: 0] += 1
@@ -23,7 +24,7 @@ import ZooSupport
       for i in stride(from: 7, to: tokens.count, by: 97) { tokens[i] = endOfTextToken }
       let store = ArrayTokenSource(tokens: tokens, offsets: [], subsets: [], subsetNames: [])
       for across in [true, false] {
-        let (counts, sources) = try BigramCounting.count(
+        let (counts, _, sources) = try BigramCounting.count(
           stores: [store], budgetBytes: 1 << 20, acrossDocuments: across, chunkTokens: 777)
         let expected = bruteForce(tokens, acrossDocuments: across)
         #expect(counts.isExact, "seed \(seed)")
@@ -45,11 +46,11 @@ import ZooSupport
     let budget = 4 << 20
     var counts = BigramCounts(budgetBytes: budget)
     var rng = SplitMix64(seed: 7)
-    var chunk = [UInt16](repeating: 0, count: 1 << 20)
-    var previous: UInt16? = nil
+    var chunk = [UInt32](repeating: 0, count: 1 << 20)
+    var previous: UInt32? = nil
     var peak = 0
     for _ in 0..<10 {
-      for i in chunk.indices { chunk[i] = UInt16(truncatingIfNeeded: rng.next() % 1000) }
+      for i in chunk.indices { chunk[i] = UInt32(truncatingIfNeeded: rng.next() % 1000) }
       chunk.withUnsafeBufferPointer { counts.add($0, after: previous) }
       previous = chunk.last
       peak = max(peak, counts.memoryBytes)
@@ -65,7 +66,7 @@ import ZooSupport
     for seed in 0..<3 as Range<UInt64> {
       let tokens = randomTokens(count: 60_000, vocabulary: 300, seed: 100 + seed)
       let store = ArrayTokenSource(tokens: tokens, offsets: [], subsets: [], subsetNames: [])
-      let (counts, _) = try BigramCounting.count(stores: [store], budgetBytes: 16 << 10, delta: 0.01)
+      let (counts, _, _) = try BigramCounting.count(stores: [store], budgetBytes: 16 << 10, delta: 0.01)
       let sketch = try #require(counts.sketch, "seed \(100 + seed): expected the sketch fallback")
       #expect(counts.memoryBytes <= 16 << 10)
       let bound = sketch.epsilon * Double(counts.total)
@@ -86,8 +87,8 @@ import ZooSupport
     let tokens = randomTokens(count: 30_000, vocabulary: 200, seed: 3)
     let store = ArrayTokenSource(tokens: tokens, offsets: [], subsets: [], subsetNames: [])
     for budget in [1 << 20, 8 << 10] {
-      let (counts, sources) = try BigramCounting.count(stores: [store], budgetBytes: budget)
-      let header = BigramCountsFile.header(for: counts, acrossDocuments: true, sources: sources)
+      let (counts, _, sources) = try BigramCounting.count(stores: [store], budgetBytes: budget)
+      let header = BigramCountsFile.header(for: counts, acrossDocuments: true, vocabulary: testVocabulary, sources: sources)
       let path = dir + "/b\(budget).bin"
       try BigramCountsFile.write(counts, header: header, to: path)
       let (read, readHeader) = try BigramCountsFile.read(path: path)
@@ -107,5 +108,17 @@ import ZooSupport
     #expect(throws: AnalysisError.badBigramFile(file: path, reason: "missing ZOOBIGR1 magic")) {
       try BigramCountsFile.read(path: path)
     }
+  }
+
+  /// Counting refuses stores past 16-bit ids and stores of two tokenizers.
+  @Test func refusesWideAndMixedVocabularies() throws {
+    var wide = ArrayTokenSource(tokens: [1, 2], offsets: [], subsets: [], subsetNames: [])
+    wide.vocabulary = TokenStoreVocabulary(tokenizer: "big", tokenizerSHA256: "", vocabularySize: 1 << 17, endOfText: 0)
+    #expect(throws: AnalysisError.self) { try BigramCounting.count(stores: [wide], budgetBytes: 1 << 20) }
+    var neox = ArrayTokenSource(path: "neox.h5", tokens: [1, 2], offsets: [], subsets: [], subsetNames: [])
+    neox.vocabulary = TokenStoreVocabulary(tokenizer: "gpt-neox-20b", tokenizerSHA256: "", vocabularySize: 50277, endOfText: 0)
+    let gpt2 = ArrayTokenSource(tokens: [1, 2], offsets: [], subsets: [], subsetNames: [])
+    let error = try #require(throws: AnalysisError.self) { try BigramCounting.count(stores: [gpt2, neox], budgetBytes: 1 << 20) }
+    #expect("\(error)".contains("neox.h5") && "\(error)".contains("gpt-neox-20b"))
   }
 }

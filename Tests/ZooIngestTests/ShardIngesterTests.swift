@@ -66,7 +66,7 @@ let sharedTokenizer = try! GPT2Tokenizer.bundled()
     #expect(result.status == .written)
     #expect(result.output == dir.path + "/out/00.h5")
     let store = try TokenStore(path: result.output)
-    var expected: [UInt16] = []
+    var expected: [UInt32] = []
     var offsets: [UInt64] = [0]
     for text in texts {
       expected += sharedTokenizer.encodeOrdinary(text) + [50256]

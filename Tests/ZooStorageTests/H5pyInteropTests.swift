@@ -18,10 +18,14 @@ private func pythonHasH5py() -> Bool {
 struct H5pyInteropTests {
   @Test func h5pyReadsStoresAndLossFiles() throws {
     let dir = try TempDir()
-    let writer = try TokenStoreWriter(path: dir.path + "/s.h5")
-    try [UInt16]([464, 2068, 7586]).withUnsafeBufferPointer { try writer.appendDocument($0, subset: "Github") }
-    try [UInt16]([13]).withUnsafeBufferPointer { try writer.appendDocument($0, subset: "Gutenberg (PG-19)") }
+    let gpt2 = TokenStoreVocabulary(tokenizer: "gpt2", tokenizerSHA256: "cafe", vocabularySize: 50257, endOfText: 50256)
+    let writer = try TokenStoreWriter(path: dir.path + "/s.h5", vocabulary: gpt2)
+    try [UInt32]([464, 2068, 7586]).withUnsafeBufferPointer { try writer.appendDocument($0, subset: "Github") }
+    try [UInt32]([13]).withUnsafeBufferPointer { try writer.appendDocument($0, subset: "Gutenberg (PG-19)") }
     try writer.commit(source: "00.jsonl.zst", sourceSHA256: "ab12", skippedLines: 1)
+    let wide = try TokenStoreWriter(path: dir.path + "/w.h5", vocabulary: thirtyTwoBit)
+    try [UInt32]([70_000, 3]).withUnsafeBufferPointer { try wide.appendDocument($0, subset: "S") }
+    try wide.commit(source: "w", sourceSHA256: "w", skippedLines: 0)
     try LossFile.write(
       path: dir.path + "/l.h5", losses: [.nan, 2.5, .nan, 0.25], windowStarts: [0, 2],
       metadata: LossFileMetadata(
@@ -35,9 +39,23 @@ struct H5pyInteropTests {
           a = f.attrs
           assert a["format"] == "zoo.tokens.v1" and a["tokenizer"] == "gpt2", dict(a)
           assert a["vocab_size"] == 50257 and a["eot"] == 50256 and a["documents"] == 2 and a["tokens"] == 6
+          assert a["tokenizer_sha256"] == "cafe"
           assert list(a["subsets"]) == ["Github", "Gutenberg (PG-19)"], a["subsets"]
           assert a["source"] == "00.jsonl.zst" and a["source_sha256"] == "ab12" and a["skipped_lines"] == 1
           assert isinstance(a["created_at"], str) and isinstance(a["zoo_version"], str)
+      with h5py.File(sys.argv[1] + "/w.h5", "r") as f:
+          assert f["tokens"].dtype == "uint32" and list(f["tokens"][:]) == [70000, 3, 0], f["tokens"][:]
+          assert f.attrs["vocab_size"] == 200000 and f.attrs["eot"] == 0 and f.attrs["tokenizer"] == "test32"
+      # A store as zoo-ingest wrote them before tokenizer_sha256 existed.
+      with h5py.File(sys.argv[1] + "/legacy.h5", "w") as f:
+          f["tokens"] = __import__("numpy").array([464, 50256], dtype="uint16")
+          f["doc_offsets"] = __import__("numpy").array([0, 2], dtype="uint64")
+          f["doc_subset"] = __import__("numpy").array([0], dtype="uint8")
+          for k, v in dict(format="zoo.tokens.v1", tokenizer="gpt2", vocab_size=50257, eot=50256, source="00.jsonl.zst",
+                           source_sha256="ab", documents=1, tokens=2, skipped_lines=0, created_at="2026-11-01T00:00:00Z",
+                           zoo_version="0.1.0").items():
+              f.attrs[k] = v
+          f.attrs["subsets"] = ["Github"]
       with h5py.File(sys.argv[1] + "/l.h5", "r") as f:
           loss = f["loss"][:]
           assert f["loss"].dtype == "float32" and len(loss) == 4
@@ -59,5 +77,8 @@ struct H5pyInteropTests {
     let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
     process.waitUntilExit()
     #expect(process.terminationStatus == 0 && output.contains("ok"), "\(output)")
+    let legacy = try TokenStore(path: dir.path + "/legacy.h5")
+    #expect(legacy.vocabulary == TokenStoreVocabulary(tokenizer: "gpt2", tokenizerSHA256: "", vocabularySize: 50257, endOfText: 50256))
+    #expect(try legacy.readTokens(0..<2) == [464, 50256])
   }
 }

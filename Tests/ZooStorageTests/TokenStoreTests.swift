@@ -3,12 +3,17 @@ import Testing
 
 @testable import ZooStorage
 
+/// 16-bit ids ending documents with 50256, as GPT-2's do.
+let sixteenBit = TokenStoreVocabulary(tokenizer: "test16", tokenizerSHA256: "aa", vocabularySize: 65536, endOfText: 50256)
+/// Ids past 16 bits, documents ending with 0.
+let thirtyTwoBit = TokenStoreVocabulary(tokenizer: "test32", tokenizerSHA256: "bb", vocabularySize: 200_000, endOfText: 0)
+
 @Suite struct TokenStoreTests {
   @Test func roundTripWithAttributes() throws {
     let dir = try TempDir()
     let path = dir.path + "/s.h5"
-    let writer = try TokenStoreWriter(path: path)
-    let docs: [([UInt16], String)] = [([1, 2, 3], "Github"), ([], "Pile-CC"), ([65535, 0], "Github")]
+    let writer = try TokenStoreWriter(path: path, vocabulary: sixteenBit)
+    let docs: [([UInt32], String)] = [([1, 2, 3], "Github"), ([], "Pile-CC"), ([65535, 0], "Github")]
     for (ids, subset) in docs { try ids.withUnsafeBufferPointer { try writer.appendDocument($0, subset: subset) } }
     #expect(!FileManager.default.fileExists(atPath: path), "nothing at the final path before commit")
     let written = try writer.commit(source: "00.jsonl.zst", sourceSHA256: "abc", skippedLines: 4)
@@ -23,15 +28,34 @@ import Testing
     #expect(try store.documentOffsets() == [0, 4, 5, 8])
     #expect(try store.documentSubsets() == [0, 1, 0])
     #expect(throws: StorageError.self) { try store.readTokens(5..<9) }
+    #expect(store.vocabulary == sixteenBit)
+  }
+
+  /// A vocabulary past 16 bits is stored as uint32, ids and EOT as they are; ids outside the
+  /// vocabulary are refused.
+  @Test func wideVocabularyStoresThirtyTwoBitIDs() throws {
+    let dir = try TempDir()
+    let path = dir.path + "/wide.h5"
+    let writer = try TokenStoreWriter(path: path, vocabulary: thirtyTwoBit)
+    try [UInt32]([70_000, 1, 199_999]).withUnsafeBufferPointer { try writer.appendDocument($0, subset: "S") }
+    try [UInt32]([5, 0]).withUnsafeBufferPointer { try writer.appendDocument($0, subset: "S", endOfText: false) }
+    #expect(throws: StorageError.self) {
+      try [UInt32]([200_000]).withUnsafeBufferPointer { try writer.appendDocument($0, subset: "S") }
+    }
+    try writer.commit(source: "x", sourceSHA256: "y", skippedLines: 0)
+    let store = try TokenStore(path: path)
+    #expect(store.vocabulary == thirtyTwoBit)
+    #expect(try store.readTokens(0..<store.tokenCount) == [70_000, 1, 199_999, 0, 5, 0])
+    #expect(try store.documentOffsets() == [0, 4, 6])
   }
 
   @Test func manyChunks() throws {
     let dir = try TempDir()
     let path = dir.path + "/big.h5"
-    let writer = try TokenStoreWriter(path: path)
-    var expected: [UInt16] = []
+    let writer = try TokenStoreWriter(path: path, vocabulary: sixteenBit)
+    var expected: [UInt32] = []
     for d in 0..<7 {
-      let ids = (0..<(400_000 + d)).map { UInt16(truncatingIfNeeded: $0 &* 31 &+ d) }
+      let ids = (0..<(400_000 + d)).map { UInt32(truncatingIfNeeded: UInt16(truncatingIfNeeded: $0 &* 31 &+ d)) }
       try ids.withUnsafeBufferPointer { try writer.appendDocument($0, subset: "S") }
       expected += ids + [50256]
     }
@@ -45,12 +69,12 @@ import Testing
 
   @Test func abortAndDeinitLeaveNothing() throws {
     let dir = try TempDir()
-    let a = try TokenStoreWriter(path: dir.path + "/a.h5")
-    try [UInt16](repeating: 7, count: 10).withUnsafeBufferPointer { try a.appendDocument($0, subset: "S") }
+    let a = try TokenStoreWriter(path: dir.path + "/a.h5", vocabulary: sixteenBit)
+    try [UInt32](repeating: 7, count: 10).withUnsafeBufferPointer { try a.appendDocument($0, subset: "S") }
     a.abort()
     do {
-      let b = try TokenStoreWriter(path: dir.path + "/b.h5")
-      try [UInt16](repeating: 7, count: 10).withUnsafeBufferPointer { try b.appendDocument($0, subset: "S") }
+      let b = try TokenStoreWriter(path: dir.path + "/b.h5", vocabulary: sixteenBit)
+      try [UInt32](repeating: 7, count: 10).withUnsafeBufferPointer { try b.appendDocument($0, subset: "S") }
     }
     #expect(dir.entries.isEmpty, "left \(dir.entries)")
   }
@@ -70,9 +94,9 @@ import Testing
 
   @Test func tooManySubsets() throws {
     let dir = try TempDir()
-    let writer = try TokenStoreWriter(path: dir.path + "/s.h5")
-    for i in 0..<256 { try [UInt16]().withUnsafeBufferPointer { try writer.appendDocument($0, subset: "S\(i)") } }
-    #expect(throws: StorageError.self) { try [UInt16]().withUnsafeBufferPointer { try writer.appendDocument($0, subset: "one more") } }
+    let writer = try TokenStoreWriter(path: dir.path + "/s.h5", vocabulary: sixteenBit)
+    for i in 0..<256 { try [UInt32]().withUnsafeBufferPointer { try writer.appendDocument($0, subset: "S\(i)") } }
+    #expect(throws: StorageError.self) { try [UInt32]().withUnsafeBufferPointer { try writer.appendDocument($0, subset: "one more") } }
   }
 }
 

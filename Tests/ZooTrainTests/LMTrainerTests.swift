@@ -18,16 +18,19 @@ final class WorkDirectory {
   deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
+/// GPT-2's vocabulary, as the grammar stores claim.
+let gpt2Vocabulary = TokenStoreVocabulary(tokenizer: "gpt2", tokenizerSHA256: "", vocabularySize: 50257, endOfText: 50256)
+
 /// A token store of documents that follow a simple grammar over a few ids (learnable in a few
 /// dozen steps): "a b c" triples with a random lead token, each document 20–60 tokens.
-func grammarStore(at path: String, documents: Int, seed: UInt64) throws {
+func grammarStore(at path: String, documents: Int, seed: UInt64, vocabulary: TokenStoreVocabulary = gpt2Vocabulary) throws {
   var rng = SplitMix64(seed: seed)
-  let writer = try TokenStoreWriter(path: path)
+  let writer = try TokenStoreWriter(path: path, vocabulary: vocabulary)
   for _ in 0..<documents {
-    var doc: [UInt16] = []
+    var doc: [UInt32] = []
     let length = 20 + rng.nextInt(below: 40)
     while doc.count < length {
-      let lead = UInt16(100 + rng.nextInt(below: 8))
+      let lead = UInt32(100 + rng.nextInt(below: 8))
       doc += [lead, lead + 1000, lead + 2000]
     }
     try doc.withUnsafeBufferPointer { try writer.appendDocument($0, subset: "Synthetic") }
@@ -176,6 +179,14 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     config = smallConfig(data: [store])
     config.seqLen = 64
     #expect(throws: TrainError.self) { try config.validate() }  // longer than the 32 positions
+    // Stores of two tokenizers in one run.
+    let other = dir.path + "/neox.h5"
+    let neox = TokenStoreVocabulary(tokenizer: "gpt-neox-20b", tokenizerSHA256: "", vocabularySize: 50277, endOfText: 0)
+    try grammarStore(at: other, documents: 5, seed: 5, vocabulary: neox)
+    #expect(throws: TrainError.invalid(
+      "\(other) holds gpt-neox-20b (50277 ids, EOT 0) ids but \(store) holds gpt2 (50257 ids, EOT 50256): one run trains on one tokenizer"
+    )) { try TokenCorpus.vocabulary(of: [store, other]) }
+    #expect(try TokenCorpus.vocabulary(of: [other]) == neox)
   }
 
   @Test func learningRateScheduleWarmsUpThenDecays() {

@@ -81,7 +81,11 @@ alphabet = [" ", "  ", "\t", "\n", "\r\n", "word", "The", "é", "e\u0301", "ü",
 for _ in range(200):
     EDGE.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 40))))
 # A 1 MB document, in its own file.
-big = "".join(rng.choice(alphabet) for _ in range(300_000)).encode()[:1_000_000].decode("utf-8", "ignore")
+parts, size = [], 0
+while size < 1_000_000:
+    parts.append(rng.choice(alphabet))
+    size += len(parts[-1].encode())
+big = "".join(parts).encode()[:1_000_000].decode("utf-8", "ignore")
 big_bytes = big.encode()
 with open(os.path.join(out_dir, "big-document.zst"), "wb") as f:
     blob = len(big_bytes).to_bytes(4, "little") + big_bytes + array.array("I", encode(big)).tobytes()
