@@ -26,6 +26,9 @@ public final class TokenCorpus {
   /// naming two of them.
   public static func vocabulary(of paths: [String]) throws -> TokenStoreVocabulary {
     guard let first = paths.first else { throw TrainError.invalid("no token stores given") }
+    for path in paths where !FileManager.default.fileExists(atPath: path) {
+      throw TrainError.invalid("no such token store: \(path)")
+    }
     let vocabulary = try TokenStore(path: first).vocabulary
     for path in paths.dropFirst() {
       let other = try TokenStore(path: path).vocabulary
