@@ -91,7 +91,8 @@ let package = Package(
     .testTarget(name: "ZooTokenizerTests", dependencies: ["ZooTokenizer", "ZooStorage", "ZooSupport"], exclude: ["Fixtures"]),
     .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry", "ZooSupport"]),
     .testTarget(
-      name: "ZooIngestTests", dependencies: ["ZooIngest", "ZooStorage", "ZooTokenizer", "ZooRegistry", "ZooSupport", "CZstd"]),
+      name: "ZooIngestTests", dependencies: ["ZooIngest", "ZooStorage", "ZooTokenizer", "ZooRegistry", "ZooSupport", "CZstd"],
+      exclude: ["Fixtures"]),
     .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor"]),
     .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor"], exclude: ["Fixtures"]),
     .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage"]),

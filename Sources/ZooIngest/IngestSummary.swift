@@ -11,7 +11,7 @@ public enum IngestSummary {
       return [
         name, status, "\(r.documents)", "\(r.tokens)", "\(r.skippedLines)",
         String(format: "%.2f", Double(r.textBytes) / 1e6), String(format: "%.2f", r.seconds),
-        r.status == .written ? String(format: "%.1f", rate) : "",
+        r.status == .written && r.textBytes > 0 ? String(format: "%.1f", rate) : "",
         r.status == .written ? Progress.compact(tokenRate) : "",
       ]
     }

@@ -151,22 +151,9 @@ public struct ShardIngester {
     let metadata = try writer.commit(source: shardName, sourceSHA256: try sourceDigest.value(), skippedLines: result.skippedLines)
     committed = true
     progress?.finish("\(shardName): \(metadata.documents) docs, \(metadata.tokens) tokens -> \(result.output)")
-    record(metadata, output: result.output, skipped: result.skipped)
-  }
-
-  /// Records a store in the registry; a registry failure is a warning (the store itself is complete).
-  private func record(_ metadata: TokenStoreMetadata, output: String, skipped: [LineSkipReason: Int]) {
-    guard let tracker else { return }
-    do {
-      try tracker.recordDataset(
-        DatasetRecord(
-          path: output, sha256: try SHA256.hex(ofFile: output), source: metadata.source,
-          sourceSHA256: metadata.sourceSHA256, documents: metadata.documents, tokens: metadata.tokens,
-          subsets: metadata.subsets,
-          skipped: Dictionary(uniqueKeysWithValues: skipped.map { ($0.key.rawValue, $0.value) })))
-    } catch {
-      writeStandardError("zoo-ingest: warning: \(output) written but not recorded in the registry: \(error)\n")
-    }
+    tracker?.recordStore(
+      metadata, at: result.output,
+      skipped: Dictionary(uniqueKeysWithValues: result.skipped.map { ($0.key.rawValue, $0.value) }))
   }
 }
 

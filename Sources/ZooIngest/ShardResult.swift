@@ -10,7 +10,7 @@ public struct ShardResult: Sendable {
     case failed(String)
   }
 
-  /// The input shard path.
+  /// The input shard path (for a Megatron dataset, its prefix).
   public var shard: String
   /// The output store path.
   public var output: String
@@ -20,7 +20,7 @@ public struct ShardResult: Sendable {
   public var documents = 0
   /// Tokens written, EOTs included.
   public var tokens = 0
-  /// UTF-8 bytes of document text tokenized.
+  /// UTF-8 bytes of document text tokenized (none for a Megatron dataset, which holds ids).
   public var textBytes = 0
   /// Lines that gave no document, by reason.
   public var skipped: [LineSkipReason: Int] = [:]

@@ -9,7 +9,7 @@ import ZooTokenizer
 struct ZooIngestCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "zoo-ingest",
-    abstract: "Tokenize Pile shards (.jsonl.zst) with byte-level BPE into HDF5 token stores.",
+    abstract: "Tokenize Pile shards (.jsonl.zst) with byte-level BPE, or import Megatron datasets, into HDF5 token stores.",
     discussion: """
       Each shard becomes <out>/<name>.h5 (format zoo.tokens.v1): /tokens (uint16 when the \
       vocabulary fits, uint32 otherwise) with the tokenizer's end-of-text id after every \
@@ -21,7 +21,17 @@ struct ZooIngestCommand: ParsableCommand {
       the path of any byte-level BPE tokenizer.json (ids equal tokenizers' \
       encode(text, add_special_tokens=False)).
 
-      Stores are written to a temporary name and renamed when complete. A shard whose store \
+      --format megatron: each argument is a Megatron-LM / GPT-NeoX indexed dataset (PREFIX, \
+      PREFIX.bin or PREFIX.idx: MMIDIDX version 1, integer ids) and becomes \
+      <out>/<basename of PREFIX>.h5: one store document per dataset document, ids as they are \
+      (no end-of-text id is added: --append-eod put it there), subset "megatron". --tokenizer \
+      says what the ids are: every id must be below its vocabulary size, and the store records \
+      its name and eot. The source sha256 is that of PREFIX.idx followed by PREFIX.bin. A bad \
+      dataset (wrong magic, version or dtype, a truncated .idx, sequences past the end of .bin \
+      or not back to back, a bad document index, a missing .bin, an id that is negative or not \
+      below the vocabulary size) fails alone, like a bad shard.
+
+      Stores are written to a temporary name and renamed when complete. An input whose store \
       already exists with the same source sha256 and tokenizer is skipped. A bad line (malformed \
       JSON, no "text", invalid UTF-8, empty text) is skipped and counted; a corrupt or truncated \
       shard fails alone (no output for it, the others go on, exit status 1). Every store is \
@@ -30,12 +40,22 @@ struct ZooIngestCommand: ParsableCommand {
       Example:
         zoo-ingest --out tokens pile/*.jsonl.zst
         zoo-ingest --tokenizer gpt-neox-20b --out tokens-neox pile/*.jsonl.zst
+        zoo-ingest --format megatron --tokenizer gpt-neox-20b --out tokens-neox \\
+          data/pile_text_document
       """)
+
+  /// What the inputs are.
+  enum Format: String, ExpressibleByArgument, CaseIterable {
+    case pile, megatron
+  }
+
+  @Option(name: .long, help: "Input format: pile (.jsonl.zst shards) or megatron (MMIDIDX .bin/.idx datasets).")
+  var format = Format.pile
 
   @Option(name: .long, help: "Directory for the token stores.")
   var out = "tokens"
 
-  @Option(name: .long, help: "gpt2, gpt-neox-20b, or the path of a byte-level BPE tokenizer.json.")
+  @Option(name: .long, help: "gpt2, gpt-neox-20b, or the path of a byte-level BPE tokenizer.json (for megatron: what the ids are).")
   var tokenizer = "gpt2"
 
   @Option(name: .long, help: "Tokenizer threads (default: all cores).")
@@ -50,12 +70,13 @@ struct ZooIngestCommand: ParsableCommand {
   @Flag(name: .long, help: "Plain log lines instead of a redrawn progress bar, even on a terminal.")
   var plain = false
 
-  @Argument(help: "Pile shards (JSON lines compressed with zstd).")
+  @Argument(help: "Pile shards (JSON lines compressed with zstd); with --format megatron, datasets (PREFIX, PREFIX.bin or PREFIX.idx).")
   var shards: [String]
 
   func validate() throws {
     if threads < 1 { throw ValidationError("--threads must be at least 1") }
-    for shard in shards where !FileManager.default.fileExists(atPath: shard) {
+    // A Megatron dataset is two files; a missing one fails that dataset alone.
+    for shard in shards where format == .pile && !FileManager.default.fileExists(atPath: shard) {
       throw ValidationError("no such shard: \(shard)")
     }
   }
@@ -69,11 +90,15 @@ struct ZooIngestCommand: ParsableCommand {
     }
     let tracker: Registry? = noRegistry ? nil : try Registry(path: Registry.resolvePath(db))
     var ingester = ShardIngester(tokenizer: tokenizer, outputDirectory: out, threads: threads, tracker: tracker)
-    if plain { ingester.progressOnTerminal = false }
+    var importer = MegatronImporter(vocabulary: ingester.vocabulary, outputDirectory: out, tracker: tracker)
+    if plain {
+      ingester.progressOnTerminal = false
+      importer.progressOnTerminal = false
+    }
     var results: [ShardResult] = []
     for shard in shards {
       if Interrupt.requested { break }
-      let result = ingester.ingest(shard: shard)
+      let result = format == .pile ? ingester.ingest(shard: shard) : importer.ingest(dataset: shard)
       if case .failed(let reason) = result.status {
         writeStandardError("zoo-ingest: \(shard): FAILED: \(reason)\n")
       }
@@ -86,7 +111,7 @@ struct ZooIngestCommand: ParsableCommand {
     }
     let failed = results.filter { if case .failed = $0.status { true } else { false } }
     if !failed.isEmpty {
-      writeStandardError("zoo-ingest: \(failed.count) of \(results.count) shard(s) failed\n")
+      writeStandardError("zoo-ingest: \(failed.count) of \(results.count) \(format == .pile ? "shard(s)" : "dataset(s)") failed\n")
       throw ExitCode(1)
     }
   }

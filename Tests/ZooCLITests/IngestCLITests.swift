@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import ZooRegistry
 import ZooStorage
+import ZooSupport
 
 @Suite struct IngestCLITests {
   let sample = Tool.packageRoot.appendingPathComponent("Tests/Data/pile-sample").path
@@ -34,11 +36,41 @@ import ZooStorage
     #expect(again.stdout.contains("up-to-date"))
   }
 
+  /// `--format megatron`: a bad dataset fails alone; the good ones are written and recorded, and
+  /// documents without the tokenizer's end-of-text id are counted in a warning.
+  @Test func megatronBadDatasetFailsAloneGoodOnesAreRecorded() throws {
+    let scratch = try Scratch()
+    let fixtures = Tool.packageRoot.appendingPathComponent("Tests/ZooIngestTests/Fixtures/megatron").path
+    let db = scratch.path + "/zoo.db"
+    let out = try Tool.run(
+      "zoo-ingest",
+      ["--format", "megatron", "--out", "tokens", fixtures + "/u16.bin", fixtures + "/bad-magic", fixtures + "/noeod.idx"],
+      in: scratch.path, environment: ["ZOO_DB": db])
+    #expect(out.status == 1, "stderr: \(out.stderr)")
+    #expect(out.stderr.contains("bad-magic: FAILED: \(fixtures)/bad-magic.idx: not a Megatron indexed dataset index"), "\(out.stderr)")
+    #expect(out.stderr.contains("1 of 3 dataset(s) failed"))
+    #expect(out.stderr.contains("warning: noeod: 2 of 2 documents do not end with gpt2's end-of-text id 50256"), "\(out.stderr)")
+    #expect(!out.stderr.contains("warning: u16"), "\(out.stderr)")
+    let files = try FileManager.default.contentsOfDirectory(atPath: scratch.path + "/tokens").sorted()
+    #expect(files == ["noeod.h5", "u16.h5"])
+    let storePath = scratch.path + "/tokens/u16.h5"
+    let store = try TokenStore(path: storePath)
+    #expect(store.documentCount == 4 && store.tokenCount == 33)
+    #expect(store.vocabulary.tokenizer == "gpt2" && store.vocabulary.endOfText == 50256)
+    let registry = try Registry(path: db)
+    let rows = try registry.query("SELECT path, source, documents, tokens, subsets FROM datasets ORDER BY source").rows
+    #expect(rows.map { $0.map(\.shellText) } == [
+      [URL(fileURLWithPath: scratch.path + "/tokens/noeod.h5").standardizedFileURL.path, "noeod", "2", "9", "[\"megatron\"]"],
+      [URL(fileURLWithPath: storePath).standardizedFileURL.path, "u16", "4", "33", "[\"megatron\"]"],
+    ])
+    #expect(try registry.datasetPaths(sha256: try SHA256.hex(ofFile: storePath)).count == 1)
+  }
+
   @Test func helpExplainsTheCommand() throws {
     let scratch = try Scratch()
     let out = try Tool.run("zoo-ingest", ["--help"], in: scratch.path)
     #expect(out.status == 0)
-    for word in ["--out", "--threads", "--db", "zoo.tokens.v1", "source sha256"] {
+    for word in ["--out", "--threads", "--db", "zoo.tokens.v1", "source sha256", "--format", "megatron"] {
       #expect(out.stdout.contains(word), "help lacks \(word)")
     }
   }
