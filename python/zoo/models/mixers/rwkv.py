@@ -1,7 +1,8 @@
 """RWKV-4 time mixing (Zoo's `RWKVMixer`; Zoology's `RWKVTimeMixer`, PAPER.md section 6.7): token-shift
 lerps, k, v, r projections without bias, WKV with per-channel decay exp(time_decay) and bonus
 time_first, sigmoid receptance, output projection. WKV is written from its definition, as a masked
-softmax over positions (quadratic in the length, no recurrence)."""
+softmax over positions (quadratic in the length, no recurrence), in blocks of `block` query positions
+so memory stays at batch x block x length x d."""
 import math
 
 import torch
@@ -13,8 +14,9 @@ class RWKV(nn.Module):
     """`layer` and `n_layer` only set the initial values (Zoology's defaults: n_layer 12). They are
     computed in float64; the model skeleton casts the whole model to the default dtype."""
 
-    def __init__(self, d, layer=0, n_layer=12):
+    def __init__(self, d, layer=0, n_layer=12, block=128):
         super().__init__()
+        self.block = block
         r01, r10 = layer / (n_layer - 1), 1 - layer / n_layer
         c = torch.arange(d, dtype=torch.float64)
         self.time_decay = nn.Parameter(-5 + 8 * (c / (d - 1)) ** (0.7 + 1.3 * r01))
@@ -33,10 +35,16 @@ class RWKV(nn.Module):
         k = self.key(x * self.time_mix_k + xx * (1 - self.time_mix_k))
         v = self.value(x * self.time_mix_v + xx * (1 - self.time_mix_v))
         r = torch.sigmoid(self.receptance(x * self.time_mix_r + xx * (1 - self.time_mix_r)))
-        t = torch.arange(L, device=x.device)
-        gap = (t[:, None] - 1 - t[None, :]).to(x.dtype)[None, :, :, None]  # [1, t, i, 1]: t - 1 - i
-        scores = -gap * torch.exp(self.time_decay) + k[:, None, :, :]
-        scores = torch.where((t[:, None] == t[None, :])[None, :, :, None], self.time_first + k[:, None, :, :], scores)
-        scores = scores.masked_fill((t[None, :] > t[:, None])[None, :, :, None], float("-inf"))
-        wkv = (torch.softmax(scores, dim=2) * v[:, None, :, :]).sum(2)
+        decay = torch.exp(self.time_decay)
+        wkv = []
+        for start in range(0, L, self.block):
+            end = min(L, start + self.block)
+            t = torch.arange(start, end, device=x.device)[:, None]
+            i = torch.arange(end, device=x.device)[None, :]
+            gap = (t - 1 - i).to(x.dtype)[None, :, :, None]  # [1, t, i, 1]: t - 1 - i
+            scores = -gap * decay + k[:, None, :end, :]
+            scores = torch.where((t == i)[None, :, :, None], self.time_first + k[:, None, :end, :], scores)
+            scores = scores.masked_fill((i > t)[None, :, :, None], float("-inf"))
+            wkv.append((torch.softmax(scores, dim=2) * v[:, None, :end, :]).sum(2))
+        wkv = torch.cat(wkv, dim=1)
         return self.output(r * wkv)
