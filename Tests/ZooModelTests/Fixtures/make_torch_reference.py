@@ -48,7 +48,16 @@ CASES = {
                  l_max=16, num_heads=1, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
     "mamba": dict(mixer="mamba", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
                   l_max=16, num_heads=1, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
+    "sliding_window_attention": dict(mixer="sliding_window_attention", d_model=32, n_layers=2, vocab_size=97,
+                                     max_position_embeddings=16, l_max=16, num_heads=2, window_size=5, hidden_mult=4),
+    "h3": dict(mixer="h3", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16, l_max=16,
+               num_heads=1, d_state=8, head_dim=2, hidden_mult=4),
+    "retnet": dict(mixer="retnet", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16, l_max=16,
+                   num_heads=2, hidden_mult=4),
 }
+# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs of order one, so the
+# recurrences and normalizers are far from their trivial regime and the mixer shows in the loss.
+SCALED = ("rwkv", "mamba", "h3", "retnet")
 
 for name, cfg in CASES.items():
     if only and name not in only:
@@ -62,16 +71,14 @@ for name, cfg in CASES.items():
         for layer in model.backbone.layers:
             layer.sequence_mixer = CUSTOM[name](cfg)
         model.zoology_init()
-        if name in ("rwkv", "mamba"):
-            # Projections of std 0.5 instead of 0.02: keys, steps and outputs of order one, so the
-            # recurrences are far from their trivial regime and the mixer shows in the loss.
-            for layer in model.backbone.layers:
-                for m in layer.sequence_mixer.modules():
-                    if isinstance(m, torch.nn.Linear):
-                        m.weight.data *= 25
-        model = model.double()
     else:
-        model = ZooLanguageModel(cfg).double()  # double: the reference's own rounding is negligible
+        model = ZooLanguageModel(cfg)
+    if name in SCALED:
+        for layer in model.backbone.layers:
+            for m in layer.sequence_mixer.modules():
+                if isinstance(m, torch.nn.Linear):
+                    m.weight.data *= 25
+    model = model.double()  # double: the reference's own rounding is negligible
     model.train()
     batch, length = 3, 16
     g = torch.Generator().manual_seed(7)
