@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooRegistry
 
 /// `zoo-train export`: a well-formed safetensors file holding exactly the checkpoint's weights,
 /// the config, and one-line errors. (`python/tests/test_export.py` loads exports in PyTorch and
@@ -77,6 +78,19 @@ import Testing
     let model = try #require(config["model"] as? [String: Any])
     #expect(model["d_model"] as? Int == 16 && model["vocab_size"] as? Int == 50257 && model["max_position_embeddings"] as? Int == 16)
     #expect(config["parameters"] as? Int == counts.reduce(0, +))
+  }
+
+  /// A killed run has a checkpoint file but no checkpoint artifact: it is found under --runs-dir.
+  @Test func runWithoutCheckpointArtifactIsFoundInRunsDirectory() throws {
+    let scratch = try Scratch()
+    try trainTinyRun("tiny", mixer: "rwkv", in: scratch)
+    try Registry(path: scratch.path + "/zoo.db").database.execute("DELETE FROM artifacts WHERE kind = 'checkpoint'")
+    try FileManager.default.moveItem(atPath: scratch.path + "/runs", toPath: scratch.path + "/elsewhere")
+    let lost = try Tool.run("zoo-train", ["export", "tiny", "--out", "out", "--db", "zoo.db"], in: scratch.path)
+    #expect(lost.status == 1 && lost.stderr.contains("runs/tiny/checkpoint.bin"), "\(lost.stderr)")
+    let found = try Tool.run("zoo-train", ["export", "tiny", "--out", "out", "--db", "zoo.db", "--runs-dir", "elsewhere"], in: scratch.path)
+    #expect(found.status == 0, "\(found.stderr)")
+    #expect(FileManager.default.fileExists(atPath: scratch.path + "/out/model.safetensors"))
   }
 
   @Test func unknownRunsMissingCheckpointsAndUsedDirectoriesAreClearErrors() throws {
