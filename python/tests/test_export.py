@@ -178,3 +178,37 @@ def test_bfloat16_load_gives_float32_logits_close_to_the_run(workdir):
     labeled = ~np.isnan(reference)
     assert np.isfinite(ours[labeled]).all()
     assert float(np.abs(ours[labeled] - reference[labeled]).mean()) < 0.02  # 0.004 measured: bf16's 8 bits
+
+
+def test_load_export_refuses_what_does_not_fit(workdir, tmp_path):
+    import shutil
+
+    source = train_and_export(workdir, "attention")
+    assert not is_export(str(tmp_path)) and not is_export(os.path.join(source, "model.safetensors"))
+
+    def variant(name, edit_config=None, drop=None):
+        path = tmp_path / name
+        shutil.copytree(source, path)
+        with open(path / "config.json") as f:
+            config = json.load(f)
+        if edit_config:
+            edit_config(config)
+        with open(path / "config.json", "w") as f:
+            json.dump(config, f)
+        if drop:
+            tensors = export_module.read_safetensors(str(path / "model.safetensors"))
+            del tensors[drop]
+            pytest.importorskip("safetensors.torch", reason="safetensors is not installed").save_file(
+                tensors, str(path / "model.safetensors"))
+        return str(path)
+
+    with pytest.raises(ValueError, match="format 'zoo.export.v0'"):
+        load_export(variant("format", lambda c: c.update(format="zoo.export.v0")))
+    with pytest.raises(ValueError, match="mixer lstm has no PyTorch twin"):
+        load_export(variant("mixer", lambda c: (c["model"].update(mixer="lstm"), c.update(mixers=["lstm", "lstm"]))))
+    with pytest.raises(ValueError, match="lists mixers"):
+        load_export(variant("mixers", lambda c: c.update(mixers=["rwkv", "rwkv"])))
+    with pytest.raises(ValueError, match="has shape"):
+        load_export(variant("width", lambda c: c["model"].update(hidden_mult=2)))
+    with pytest.raises(ValueError, match=r"missing \['backbone.ln_f.bias'\]"):
+        load_export(variant("tensor", drop="backbone.ln_f.bias"))

@@ -56,14 +56,16 @@ def read_safetensors(path):
 def load_export(path, device="cpu", dtype=torch.float32):
     """The export at `path` as `(model_callable, info)`: `model_callable(input_ids)` takes a LongTensor
     [B, L] and returns float32 logits [B, L, vocab_size] on `device` (no gradients; the `ZooLanguageModel`
-    itself is `model_callable.module`); `info` has `id`,
-    `revision` (None), `class`, `dtype`, `parameters`, `vocab_size`, `max_positions` (None when the model
-    takes any length), `tokenizer` (None when unknown) and `run`."""
+    itself is `model_callable.module`); `info` has `id` (`path`), `revision` (None), `class`, `dtype`,
+    `parameters`, `vocab_size`, `max_positions` (None when the model takes any length), `tokenizer`
+    (None when unknown) and `run`."""
     with open(os.path.join(path, "config.json")) as f:
         config = json.load(f)
     if config.get("format") != FORMAT:
         raise ValueError(f"{path}: config.json has format {config.get('format')!r}, expected {FORMAT!r}")
     cfg = model_config(config["model"])
+    if config.get("mixers", mixer_names(cfg)) != mixer_names(cfg):
+        raise ValueError(f"{path}: config.json lists mixers {config['mixers']}, its model config makes {mixer_names(cfg)}")
     missing_twins = sorted({m for m in mixer_names(cfg) if m not in TWINS})
     if missing_twins:
         raise ValueError(f"{path}: mixer {', '.join(missing_twins)} has no PyTorch twin (twins: {', '.join(TWINS)})")
