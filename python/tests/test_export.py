@@ -62,7 +62,7 @@ def train_and_export(workdir, name):
     if os.path.exists(path):
         return path
     zoo("zoo-train", "lm", "--data", "tokens/00.h5", "tokens/01.h5", *RUNS[name], "--d-model", "32", "--layers", "2",
-        "--seq-len", "64", "--batch", "4", "--steps", "20", "--lr", "1e-2", "--eval-tokens", "1000", "--name", name,
+        "--seq-len", "64", "--batch", "4", "--steps", "10", "--lr", "1e-2", "--eval-tokens", "1000", "--name", name,
         "--db", "zoo.db", "--runs-dir", "runs", "--plain", cwd=workdir)
     zoo("zoo-train", "export", name, "--out", f"exports/{name}", "--db", "zoo.db", cwd=workdir)
     return path
