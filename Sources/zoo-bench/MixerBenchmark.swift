@@ -11,8 +11,8 @@ struct MixerBenchmark: ParsableCommand {
     commandName: "mixers",
     abstract: "Tokens/s of each mixer's forward+backward at several sequence lengths (release build).",
     discussion: """
-      With --torch the PyTorch versions (bench/torch_mixers.py: attention and BaseConv from \
-      ../shared/bench/torch_ref.py, Hyena and Based written out) run in the same command on the same \
+      With --torch the PyTorch versions (bench/torch_mixers.py: Zoo's PyTorch twins from \
+      python/zoo/models/mixers) of attention, BaseConv, Hyena and Based run in the same command on the same \
       shapes and threads, and each of those rows gets PyTorch's tokens/s and Zoo's ratio to it.
 
       Example:

@@ -15,7 +15,7 @@ struct ZooTrainCommand: ParsableCommand {
       <runs-dir>/<name>/ (checkpoint.bin, losses.h5). Ctrl-C saves a checkpoint and marks the run
       killed; continue it with --resume NAME.
       """,
-    subcommands: [LMCommand.self, MQARCommand.self, SweepCommand.self])
+    subcommands: [LMCommand.self, MQARCommand.self, SweepCommand.self, ExportCommand.self])
 }
 
 /// Prints `error` as one line and exits 1 (130 for an interruption).

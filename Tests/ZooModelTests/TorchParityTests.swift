@@ -64,7 +64,8 @@ func model(from reference: TorchReference) throws -> LanguageModel {
     vocabSize: reference.int("vocab_size"), maxPositions: reference.int("max_position_embeddings"),
     heads: reference.int("num_heads"), hiddenMult: reference.int("hidden_mult"),
     kernelSizes: reference.ints("kernel_size") ?? [3, -1], lMax: reference.int("l_max"),
-    featureDim: max(1, reference.int("feature_dim")))
+    windowSize: reference.meta.config["window_size"] == nil ? 64 : reference.int("window_size"), featureDim: max(1, reference.int("feature_dim")), dState: reference.meta.config["d_state"] == nil ? 16 : reference.int("d_state"),
+    headDim: max(1, reference.int("head_dim")))
   let lm = try LanguageModel(config: config, seed: 0)
   for p in lm.parameters {
     let values = try #require(reference.tensor("param:" + p.name), "reference lacks \(p.name)")
@@ -79,7 +80,7 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
 @Suite struct TorchParityTests {
   /// Loss, per-token losses and every parameter gradient equal PyTorch's (float64 reference).
-  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba"])
+  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention"])
   func modelMatchesPyTorch(mixer: String) throws {
     let reference = try TorchReference(mixer)
     let lm = try model(from: reference)

@@ -37,6 +37,8 @@ public enum Checkpoint {
   public struct Loaded {
     public var config: LMTrainingConfig
     public var step: Int
+    /// Parameter names, in model order.
+    public var names: [String]
     public var values: [[Float]]
     public var firstMoments: [[Float]]
     public var secondMoments: [[Float]]
@@ -66,6 +68,6 @@ public enum Checkpoint {
     let values = header.counts.map(read)
     let first = header.counts.map(read)
     let second = header.counts.map(read)
-    return Loaded(config: header.config, step: header.step, values: values, firstMoments: first, secondMoments: second)
+    return Loaded(config: header.config, step: header.step, names: header.parameters, values: values, firstMoments: first, secondMoments: second)
   }
 }

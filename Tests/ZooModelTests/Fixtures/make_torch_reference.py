@@ -1,20 +1,20 @@
 #!/usr/bin/env python3
 """Writes the PyTorch reference that ZooModelTests compares the Swift model with.
 
-Usage (from the package root, with ../shared beside it and torch installed):
-    python3 Tests/ZooModelTests/Fixtures/make_torch_reference.py ../shared/bench/torch_ref.py Tests/ZooModelTests/Fixtures [case ...]
+Usage (from the package root, with torch installed):
+    python3 Tests/ZooModelTests/Fixtures/make_torch_reference.py Tests/ZooModelTests/Fixtures [case ...]
 
 With case names after the output folder, only those cases are written.
 
-For each case it builds the LM of ../shared/bench/torch_ref.py (an independent re-implementation of
-zoology's LanguageModel with zoology's parameter names), with dropout off, on a fixed batch, and
-dumps (the mixers torch_ref.py lacks come from bench/torch_mixers.py): every parameter, the ids and targets, the mean loss, the per-token losses and every
-parameter's gradient. Output: <case>.json (names, shapes, offsets, scalars) and <case>.bin
-(float32 little-endian, concatenated).
+For each case it builds Zoo's PyTorch twin (`zoo.models.ZooLanguageModel` and the mixers of
+`zoo.models.mixers`, in python/: Zoology's LanguageModel with zoology's parameter names), with dropout
+off, on a fixed batch, and dumps every parameter, the ids and targets, the mean loss, the per-token
+losses and every parameter's gradient. Output: <case>.json (names, shapes, offsets, scalars) and
+<case>.bin (float32 little-endian, concatenated). The models are built in the order the committed
+fixtures were made in (the skeleton with attention, then the mixer put in and Zoology's init applied
+again), so the same torch gives the same bits.
 """
-import importlib.util
 import json
-import math
 import os
 import sys
 
@@ -22,14 +22,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-ref_path, out_dir, only = sys.argv[1], sys.argv[2], sys.argv[3:]
-os.environ["ZOO_TORCH_REF"] = ref_path
-spec = importlib.util.spec_from_file_location(
-    "torch_mixers", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../bench/torch_mixers.py"))
-torch_mixers = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(torch_mixers)
-torch_ref = torch_mixers.torch_ref
-Hyena, Based, RWKV, Mamba = torch_mixers.Hyena, torch_mixers.Based, torch_mixers.RWKV, torch_mixers.Mamba
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../python"))
+from zoo.models import ZooLanguageModel  # noqa: E402
+from zoo.models.mixers import RWKV, Based, Hyena, Mamba  # noqa: E402
+
+out_dir, only = sys.argv[1], sys.argv[2:]
 
 CUSTOM = {"hyena": lambda cfg: Hyena(cfg["d_model"], cfg["l_max"]),
           "based": lambda cfg: Based(cfg["d_model"], cfg["num_heads"], cfg["feature_dim"]),
@@ -51,7 +48,16 @@ CASES = {
                  l_max=16, num_heads=1, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
     "mamba": dict(mixer="mamba", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16,
                   l_max=16, num_heads=1, attn_dropout=0.0, hidden_mult=4, embed_dropout=0.0, resid_dropout=0.0),
+    "sliding_window_attention": dict(mixer="sliding_window_attention", d_model=32, n_layers=2, vocab_size=97,
+                                     max_position_embeddings=16, l_max=16, num_heads=2, window_size=5, hidden_mult=4),
+    "h3": dict(mixer="h3", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16, l_max=16,
+               num_heads=1, d_state=8, head_dim=2, hidden_mult=4),
+    "retnet": dict(mixer="retnet", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16, l_max=16,
+                   num_heads=2, hidden_mult=4),
 }
+# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs of order one, so the
+# recurrences and normalizers are far from their trivial regime and the mixer shows in the loss.
+SCALED = ("rwkv", "mamba", "h3", "retnet")
 
 for name, cfg in CASES.items():
     if only and name not in only:
@@ -61,21 +67,18 @@ for name, cfg in CASES.items():
         # Build the skeleton with attention, put the mixer in, then apply zoology's init again.
         base = {k: v for k, v in cfg.items() if k != "feature_dim"}
         base["mixer"] = "attention"
-        model = torch_ref.LM(**base)
+        model = ZooLanguageModel(base)
         for layer in model.backbone.layers:
             layer.sequence_mixer = CUSTOM[name](cfg)
-        model.lm_head.weight = model.backbone.embeddings.word_embeddings.weight
-        model._init(cfg["n_layers"])
-        if name in ("rwkv", "mamba"):
-            # Projections of std 0.5 instead of 0.02: keys, steps and outputs of order one, so the
-            # recurrences are far from their trivial regime and the mixer shows in the loss.
-            for layer in model.backbone.layers:
-                for m in layer.sequence_mixer.modules():
-                    if isinstance(m, torch.nn.Linear):
-                        m.weight.data *= 25
-        model = model.double()
+        model.zoology_init()
     else:
-        model = torch_ref.LM(**cfg).double()  # double: the reference's own rounding is negligible
+        model = ZooLanguageModel(cfg)
+    if name in SCALED:
+        for layer in model.backbone.layers:
+            for m in layer.sequence_mixer.modules():
+                if isinstance(m, torch.nn.Linear):
+                    m.weight.data *= 25
+    model = model.double()  # double: the reference's own rounding is negligible
     model.train()
     batch, length = 3, 16
     g = torch.Generator().manual_seed(7)

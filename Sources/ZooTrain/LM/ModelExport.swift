@@ -1,0 +1,78 @@
+import Foundation
+import ZooModel
+import ZooRegistry
+import ZooStorage
+import ZooSupport
+
+/// `zoo-train export`: a run's weights for PyTorch. The directory holds `model.safetensors` (every
+/// parameter as float32 under its Zoology `state_dict` name; the head is tied to
+/// `backbone.embeddings.word_embeddings.weight` and not stored twice) and `config.json`
+/// (`format` = `zoo.export.v1`, `run`, `step`, `model` = the run's ``ModelConfig``, `mixers` = the
+/// mixer of each layer, `parameters`, `seq_len`, `tokenizer` of the run's token stores or null,
+/// `zoo_version`). `python/zoo/models/export.py` loads it into Zoo's PyTorch twin.
+public enum ModelExport {
+  /// The `format` of `config.json`.
+  public static let format = "zoo.export.v1"
+
+  /// What was exported.
+  public struct Result: Sendable {
+    public var directory: String
+    public var step: Int
+    public var parameters: Int
+    public var tensors: Int
+  }
+
+  /// The checkpoint of run `name`: its last `checkpoint` artifact in the registry, else
+  /// `<runsDirectory>/<name>/checkpoint.bin` (where a killed run leaves its last one).
+  public static func checkpointPath(run name: String, registry: Registry, runsDirectory: String) throws -> String {
+    let run = try registry.requireRun(named: name)
+    let fallback = URL(fileURLWithPath: runsDirectory).appendingPathComponent(name).appendingPathComponent("checkpoint.bin").path
+    let path = try registry.artifacts(ofRun: name).last { $0.kind == "checkpoint" }?.path ?? fallback
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw TrainError.invalid("run '\(name)' (kind \(run.kind)) has no checkpoint at \(path); only zoo-train lm runs can be exported")
+    }
+    return path
+  }
+
+  /// Exports run `name` into the directory `directory`, which must not exist or be empty; the
+  /// files are written into a temporary directory beside it that is then renamed.
+  public static func export(run name: String, registry: Registry, runsDirectory: String, to directory: String) throws -> Result {
+    let checkpoint = try checkpointPath(run: name, registry: registry, runsDirectory: runsDirectory)
+    let loaded = try Checkpoint.load(path: checkpoint)
+    let model = try LanguageModel(config: loaded.config.model, seed: 0)
+    guard loaded.names == model.parameters.map(\.name), zip(loaded.values, model.parameters).allSatisfy({ $0.count == $1.tensor.count })
+    else {
+      throw ModelError.badCheckpoint(path: checkpoint, reason: "its parameters do not match its model config")
+    }
+    let tensors = zip(model.parameters, loaded.values).map { SafetensorsWriter.Tensor(name: $0.name, shape: $0.tensor.shape, values: $1) }
+    let config = loaded.config
+    let tokenizer = config.data.last.flatMap { try? TokenStore(path: $0).tokenizer }
+    let info: [String: Any] = [
+      "format": format, "run": name, "step": loaded.step,
+      "model": try JSONSerialization.jsonObject(with: Data(config.model.json.utf8)),
+      "mixers": (0..<config.model.layers).map { config.model.mixerName(layer: $0) },
+      "parameters": model.parameterCount, "seq_len": config.seqLen, "tokenizer": tokenizer ?? NSNull(), "zoo_version": zooVersion,
+    ]
+    let configData = try JSONSerialization.data(withJSONObject: info, options: [.prettyPrinted, .sortedKeys])
+
+    let out = URL(fileURLWithPath: directory).standardizedFileURL
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: out.path, isDirectory: &isDirectory) {
+      guard isDirectory.boolValue, try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty else {
+        throw TrainError.invalid("\(out.path) already exists and is not an empty directory; remove it or pick another --out")
+      }
+    }
+    let temporary = AtomicFile.temporaryPath(for: out.path)
+    do {
+      try FileManager.default.createDirectory(atPath: temporary, withIntermediateDirectories: true)
+      try SafetensorsWriter.encode(tensors, metadata: ["format": "pt", "zoo_run": name])
+        .write(to: URL(fileURLWithPath: temporary + "/model.safetensors"))
+      try (configData + Data("\n".utf8)).write(to: URL(fileURLWithPath: temporary + "/config.json"))
+      try AtomicFile.commit(temporary: temporary, to: out.path)
+    } catch {
+      try? FileManager.default.removeItem(atPath: temporary)
+      throw error
+    }
+    return Result(directory: out.path, step: loaded.step, parameters: model.parameterCount, tensors: tensors.count)
+  }
+}
