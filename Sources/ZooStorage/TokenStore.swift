@@ -41,8 +41,6 @@ public final class TokenStore {
   public var tokenCount: Int { metadata.tokens }
   /// Number of documents.
   public var documentCount: Int { metadata.documents }
-  /// The `tokenizer` attribute (`gpt2` for stores from `zoo-ingest`), nil when absent.
-  public var tokenizer: String? { file.hasAttribute("tokenizer") ? try? file.stringAttribute("tokenizer") : nil }
 
   /// Tokens in `range` (`/tokens` may be uint16 or uint32 on disk).
   public func readTokens(_ range: Range<Int>) throws -> [UInt32] {

@@ -8,7 +8,8 @@ import ZooSupport
 /// parameter as float32 under its Zoology `state_dict` name; the head is tied to
 /// `backbone.embeddings.word_embeddings.weight` and not stored twice) and `config.json`
 /// (`format` = `zoo.export.v1`, `run`, `step`, `model` = the run's ``ModelConfig``, `mixers` = the
-/// mixer of each layer, `parameters`, `seq_len`, `tokenizer` of the run's token stores or null,
+/// mixer of each layer, `parameters`, `seq_len`, the `tokenizer`, `tokenizer_sha256` and `eot` of
+/// the run's token stores (null when unknown),
 /// `zoo_version`). `python/zoo/models/export.py` loads it into Zoo's PyTorch twin.
 public enum ModelExport {
   /// The `format` of `config.json`.
@@ -46,12 +47,13 @@ public enum ModelExport {
     }
     let tensors = zip(model.parameters, loaded.values).map { SafetensorsWriter.Tensor(name: $0.name, shape: $0.tensor.shape, values: $1) }
     let config = loaded.config
-    let tokenizer = config.data.last.flatMap { try? TokenStore(path: $0).tokenizer }
+    let vocabulary = config.data.last.flatMap { try? TokenStore(path: $0).vocabulary }
     let info: [String: Any] = [
       "format": format, "run": name, "step": loaded.step,
       "model": try JSONSerialization.jsonObject(with: Data(config.model.json.utf8)),
       "mixers": (0..<config.model.layers).map { config.model.mixerName(layer: $0) },
-      "parameters": model.parameterCount, "seq_len": config.seqLen, "tokenizer": tokenizer ?? NSNull(), "zoo_version": zooVersion,
+      "parameters": model.parameterCount, "seq_len": config.seqLen, "tokenizer": vocabulary?.tokenizer ?? NSNull(),
+      "tokenizer_sha256": vocabulary?.tokenizerSHA256 ?? NSNull(), "eot": vocabulary.map { Int($0.endOfText) } ?? NSNull(), "zoo_version": zooVersion,
     ]
     let configData = try JSONSerialization.data(withJSONObject: info, options: [.prettyPrinted, .sortedKeys])
 
