@@ -6,9 +6,10 @@ import ZooSupport
 /// PAPER.md §6.4), on the `[batch, T, channels]` layout the model uses.
 ///
 /// How: sequences are zero-padded to `N ≥ 2T`, so the circular FFT product has no wrap-around and
-/// position `t` sees only `x[0...t]`. Eight channels go through one ``LaneFFT`` at once (their
-/// values at each position are adjacent in memory, so nothing is transposed), and the filter's
-/// spectrum `K` is computed once per call for all batch rows. Each batch row is transformed on
+/// position `t` sees only `x[0...t]`. Eight channels go through one ``RealLaneFFT`` at once (their
+/// values at each position are adjacent in memory, so nothing is transposed; the real transform
+/// is a complex one of half the size), and the filter's spectrum `K` is computed once per call
+/// for all batch rows. Each batch row is transformed on
 /// its own, so a row's result does not depend on the other rows, not even in rounding.
 ///
 /// Backward, from `y[t] = Σ_s k[s]·x[t−s]`:
@@ -26,22 +27,24 @@ public enum CausalLongConvolution {
     y: UnsafeMutablePointer<Float>, x: UnsafePointer<Float>, k: UnsafePointer<Float>, batch B: Int, T: Int,
     channels C: Int, threads: Int
   ) {
-    let fft = LaneFFT(size: LaneFFT.size(atLeast: 2 * T))
+    let fft = RealLaneFFT(size: LaneFFT.size(atLeast: max(4, 2 * T)))
+    let count = fft.spectrumCount
+    let scale = 2 / Float(fft.N)
     let io = UncheckedSendable((y: y, x: x, k: k))
     parallelFor((C + 7) / 8, threads: threads) { group in
       let lanes = Lanes(first: group * 8, channels: C, T: T)
-      let work = Workspace(N: fft.N, buffers: 2)
+      let work = Workspace(count: count, buffers: 2)
       defer { work.deallocate() }
       let (kRe, kIm) = work.buffer(0)
       let (aRe, aIm) = work.buffer(1)
-      lanes.loadFilter(io.value.k, re: kRe, im: kIm, N: fft.N)
-      fft.transform(re: kRe, im: kIm, inverse: false)
+      lanes.loadFilter(io.value.k, re: kRe, im: kIm, count: count)
+      fft.forward(re: kRe, im: kIm)
       for b in 0..<B {
-        lanes.loadRow(io.value.x, batch: b, re: aRe, im: aIm, N: fft.N)
-        fft.transform(re: aRe, im: aIm, inverse: false)
-        multiply(aRe, aIm, by: kRe, kIm, conjugate: false, N: fft.N)
-        fft.transform(re: aRe, im: aIm, inverse: true)
-        lanes.storeRow(io.value.y, batch: b, re: aRe, scale: 1 / Float(fft.N), accumulate: false)
+        lanes.loadRow(io.value.x, batch: b, re: aRe, im: aIm, count: count)
+        fft.forward(re: aRe, im: aIm)
+        multiply(aRe, aIm, by: kRe, kIm, conjugate: false, count: count)
+        fft.inverse(re: aRe, im: aIm)
+        lanes.storeRow(io.value.y, batch: b, re: aRe, im: aIm, scale: scale, accumulate: false)
       }
     }
   }
@@ -51,35 +54,37 @@ public enum CausalLongConvolution {
     dX: UnsafeMutablePointer<Float>, dK: UnsafeMutablePointer<Float>, dY: UnsafePointer<Float>, x: UnsafePointer<Float>,
     k: UnsafePointer<Float>, batch B: Int, T: Int, channels C: Int, threads: Int
   ) {
-    let fft = LaneFFT(size: LaneFFT.size(atLeast: 2 * T))
+    let fft = RealLaneFFT(size: LaneFFT.size(atLeast: max(4, 2 * T)))
+    let count = fft.spectrumCount
+    let scale = 2 / Float(fft.N)
     let io = UncheckedSendable((dX: dX, dK: dK, dY: dY, x: x, k: k))
     parallelFor((C + 7) / 8, threads: threads) { group in
       let lanes = Lanes(first: group * 8, channels: C, T: T)
-      let work = Workspace(N: fft.N, buffers: 4)
+      let work = Workspace(count: count, buffers: 4)
       defer { work.deallocate() }
       let (kRe, kIm) = work.buffer(0)
       let (qRe, qIm) = work.buffer(1)
       let (pRe, pIm) = work.buffer(2)
       let (sumRe, sumIm) = work.buffer(3)
-      lanes.loadFilter(io.value.k, re: kRe, im: kIm, N: fft.N)
-      fft.transform(re: kRe, im: kIm, inverse: false)
-      sumRe.update(repeating: .zero, count: fft.N)
-      sumIm.update(repeating: .zero, count: fft.N)
+      lanes.loadFilter(io.value.k, re: kRe, im: kIm, count: count)
+      fft.forward(re: kRe, im: kIm)
+      sumRe.update(repeating: .zero, count: count)
+      sumIm.update(repeating: .zero, count: count)
       for b in 0..<B {
-        lanes.loadRow(io.value.dY, batch: b, re: qRe, im: qIm, N: fft.N)
-        fft.transform(re: qRe, im: qIm, inverse: false)
-        lanes.loadRow(io.value.x, batch: b, re: pRe, im: pIm, N: fft.N)
-        fft.transform(re: pRe, im: pIm, inverse: false)
-        for i in 0..<fft.N {  // sum += conj(X_b) · DY_b
+        lanes.loadRow(io.value.dY, batch: b, re: qRe, im: qIm, count: count)
+        fft.forward(re: qRe, im: qIm)
+        lanes.loadRow(io.value.x, batch: b, re: pRe, im: pIm, count: count)
+        fft.forward(re: pRe, im: pIm)
+        for i in 0..<count {  // sum += conj(X_b) · DY_b
           sumRe[i] += pRe[i] * qRe[i] + pIm[i] * qIm[i]
           sumIm[i] += pRe[i] * qIm[i] - pIm[i] * qRe[i]
         }
-        multiply(qRe, qIm, by: kRe, kIm, conjugate: true, N: fft.N)
-        fft.transform(re: qRe, im: qIm, inverse: true)
-        lanes.storeRow(io.value.dX, batch: b, re: qRe, scale: 1 / Float(fft.N), accumulate: true)
+        multiply(qRe, qIm, by: kRe, kIm, conjugate: true, count: count)
+        fft.inverse(re: qRe, im: qIm)
+        lanes.storeRow(io.value.dX, batch: b, re: qRe, im: qIm, scale: scale, accumulate: true)
       }
-      fft.transform(re: sumRe, im: sumIm, inverse: true)
-      lanes.accumulateFilter(io.value.dK, re: sumRe, scale: 1 / Float(fft.N))
+      fft.inverse(re: sumRe, im: sumIm)
+      lanes.accumulateFilter(io.value.dK, re: sumRe, im: sumIm, scale: scale)
     }
   }
 
@@ -102,28 +107,28 @@ public enum CausalLongConvolution {
   @inline(__always)
   private static func multiply(
     _ aRe: UnsafeMutablePointer<SIMD8<Float>>, _ aIm: UnsafeMutablePointer<SIMD8<Float>>,
-    by wRe: UnsafeMutablePointer<SIMD8<Float>>, _ wIm: UnsafeMutablePointer<SIMD8<Float>>, conjugate: Bool, N: Int
+    by wRe: UnsafeMutablePointer<SIMD8<Float>>, _ wIm: UnsafeMutablePointer<SIMD8<Float>>, conjugate: Bool, count: Int
   ) {
     let s: SIMD8<Float> = conjugate ? SIMD8(repeating: -1) : SIMD8(repeating: 1)
-    for i in 0..<N {
+    for i in 0..<count {
       let (ar, ai, wr, wi) = (aRe[i], aIm[i], wRe[i], s * wIm[i])
       aRe[i] = ar * wr - ai * wi
       aIm[i] = ar * wi + ai * wr
     }
   }
 
-  /// Complex lane buffers of one thread, allocated once per call.
+  /// Complex lane buffers of `count` entries (a spectrum) of one thread, allocated once per call.
   private struct Workspace {
     let base: UnsafeMutablePointer<SIMD8<Float>>
-    let N: Int
+    let count: Int
 
-    init(N: Int, buffers: Int) {
-      self.N = N
-      base = .allocate(capacity: 2 * N * buffers)
+    init(count: Int, buffers: Int) {
+      self.count = count
+      base = .allocate(capacity: 2 * count * buffers)
     }
 
     func buffer(_ i: Int) -> (UnsafeMutablePointer<SIMD8<Float>>, UnsafeMutablePointer<SIMD8<Float>>) {
-      (base + 2 * N * i, base + 2 * N * i + N)
+      (base + 2 * count * i, base + 2 * count * i + count)
     }
 
     func deallocate() { base.deallocate() }
@@ -160,40 +165,63 @@ public enum CausalLongConvolution {
       }
     }
 
-    /// Filter rows `k[c, 0..<T]` of the lanes' channels, zero-padded to `N`, imaginary part 0.
-    func loadFilter(_ k: UnsafePointer<Float>, re: UnsafeMutablePointer<SIMD8<Float>>, im: UnsafeMutablePointer<SIMD8<Float>>, N: Int) {
-      for t in 0..<N {
-        var v = SIMD8<Float>.zero
-        if t < T { for l in 0..<count { v[l] = k[(first + l) * T + t] } }
-        re[t] = v
-        im[t] = .zero
+    /// Filter rows `k[c, 0..<T]` of the lanes' channels, zero-padded and packed for
+    /// ``RealLaneFFT`` (even samples as real, odd as imaginary parts) into `count` entries.
+    func loadFilter(
+      _ k: UnsafePointer<Float>, re: UnsafeMutablePointer<SIMD8<Float>>, im: UnsafeMutablePointer<SIMD8<Float>>, count: Int
+    ) {
+      re.update(repeating: .zero, count: count)
+      im.update(repeating: .zero, count: count)
+      for l in 0..<self.count {
+        let row = k + (first + l) * T
+        for t in 0..<T {
+          if t & 1 == 0 { re[t >> 1][l] = row[t] } else { im[t >> 1][l] = row[t] }
+        }
       }
     }
 
-    /// Row `b` of a `[batch, T, channels]` tensor as real parts, zero-padded to `N`.
+    /// Row `b` of a `[batch, T, channels]` tensor, zero-padded and packed for ``RealLaneFFT``
+    /// into `count` entries.
     func loadRow(
       _ a: UnsafePointer<Float>, batch b: Int, re: UnsafeMutablePointer<SIMD8<Float>>, im: UnsafeMutablePointer<SIMD8<Float>>,
-      N: Int
+      count: Int
     ) {
       let row = a + b * T * channels + first
-      for t in 0..<T { re[t] = load(row + t * channels) }
-      (re + T).update(repeating: .zero, count: N - T)
-      im.update(repeating: .zero, count: N)
+      let pairs = T / 2
+      for n in 0..<pairs {
+        re[n] = load(row + 2 * n * channels)
+        im[n] = load(row + (2 * n + 1) * channels)
+      }
+      var filled = pairs
+      if T & 1 == 1 {
+        re[pairs] = load(row + (T - 1) * channels)
+        im[pairs] = .zero
+        filled += 1
+      }
+      (re + filled).update(repeating: .zero, count: count - filled)
+      (im + filled).update(repeating: .zero, count: count - filled)
     }
 
-    /// Writes (or adds) `scale ·` the first `T` real values into row `b`.
+    /// Writes (or adds) `scale ·` the first `T` outputs of ``RealLaneFFT/inverse(re:im:)`` into row `b`.
     func storeRow(
-      _ a: UnsafeMutablePointer<Float>, batch b: Int, re: UnsafeMutablePointer<SIMD8<Float>>, scale: Float, accumulate: Bool
+      _ a: UnsafeMutablePointer<Float>, batch b: Int, re: UnsafeMutablePointer<SIMD8<Float>>,
+      im: UnsafeMutablePointer<SIMD8<Float>>, scale: Float, accumulate: Bool
     ) {
       let row = a + b * T * channels + first
-      for t in 0..<T { store(re[t] * scale, row + t * channels, accumulate: accumulate) }
+      for t in 0..<T {
+        let v = t & 1 == 0 ? re[t >> 1] : im[t >> 1]
+        store(v * scale, row + t * channels, accumulate: accumulate)
+      }
     }
 
-    /// `dk[c, t] += scale · re[t]` for the lanes' channels.
-    func accumulateFilter(_ dk: UnsafeMutablePointer<Float>, re: UnsafeMutablePointer<SIMD8<Float>>, scale: Float) {
+    /// `dk[c, t] += scale ·` output `t` of ``RealLaneFFT/inverse(re:im:)``, for the lanes' channels.
+    func accumulateFilter(
+      _ dk: UnsafeMutablePointer<Float>, re: UnsafeMutablePointer<SIMD8<Float>>, im: UnsafeMutablePointer<SIMD8<Float>>,
+      scale: Float
+    ) {
       for l in 0..<count {
         let row = dk + (first + l) * T
-        for t in 0..<T { row[t] += re[t][l] * scale }
+        for t in 0..<T { row[t] += (t & 1 == 0 ? re[t >> 1][l] : im[t >> 1][l]) * scale }
       }
     }
   }

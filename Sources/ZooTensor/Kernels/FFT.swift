@@ -98,3 +98,87 @@ public struct LaneFFT: Sendable {
     }
   }
 }
+
+/// The transform of eight real sequences of even length `N` at once, by one complex ``LaneFFT``
+/// of half the size: the even samples are packed as real parts and the odd ones as imaginary
+/// parts, `z[n] = x[2n] + i·x[2n+1]`, and the spectrum is unpacked from `Z = FFT_{N/2}(z)`:
+///
+///     X[k] = E[k] + W^k·O[k],  E[k] = (Z[k] + conj Z[M−k]) / 2,  O[k] = (Z[k] − conj Z[M−k]) / 2i,
+///
+/// with `M = N/2`, `W = e^{−2πi/N}`, for `k = 0...M` (a real sequence's spectrum is Hermitian, so
+/// these `M + 1` values are all of it). The inverse runs the same steps backwards:
+/// `E[k] = (Y[k] + conj Y[M−k]) / 2`, `O[k] = (Y[k] − conj Y[M−k])·W^{−k} / 2`, and
+/// `IFFT_M(E + i·O)` holds the even outputs in its real and the odd ones in its imaginary parts.
+/// Half the arithmetic and memory of a complex transform with zero imaginary parts.
+public struct RealLaneFFT: Sendable {
+  /// Real sequence length (a power of two, at least 4).
+  public let N: Int
+  /// Spectrum length, `N/2 + 1`.
+  public var spectrumCount: Int { half.N + 1 }
+  private let half: LaneFFT
+  private let cosW: [Float]
+  private let sinW: [Float]
+
+  /// A plan for real sequences of length `N`.
+  public init(size N: Int) {
+    precondition(N >= 4 && N & (N - 1) == 0, "real FFT size \(N) must be a power of two, at least 4")
+    self.N = N
+    half = LaneFFT(size: N / 2)
+    cosW = (0...N / 2).map { Float(cos(-2 * Double.pi * Double($0) / Double(N))) }
+    sinW = (0...N / 2).map { Float(sin(-2 * Double.pi * Double($0) / Double(N))) }
+  }
+
+  /// `re`/`im` hold `z[n] = x[2n] + i·x[2n+1]` in their first `N/2` entries; on return their
+  /// `N/2 + 1` entries hold the spectrum `X[0...N/2]`.
+  @inline(__always)
+  public func forward(re: UnsafeMutablePointer<SIMD8<Float>>, im: UnsafeMutablePointer<SIMD8<Float>>) {
+    half.transform(re: re, im: im, inverse: false)
+    let M = half.N
+    let (z0r, z0i) = (re[0], im[0])
+    re[0] = z0r + z0i
+    im[0] = .zero
+    re[M] = z0r - z0i
+    im[M] = .zero
+    let h = SIMD8<Float>(repeating: 0.5)
+    for k in 1...(M / 2) {
+      let j = M - k
+      let (ar, ai, br, bi) = (re[k], im[k], re[j], -im[j])  // a = Z[k], b = conj Z[j]
+      let (er, ei) = (h * (ar + br), h * (ai + bi))  // E[k]
+      let (or, oi) = (h * (ai - bi), h * (br - ar))  // O[k] = (a − b) / 2i
+      let (wr, wi) = (SIMD8(repeating: cosW[k]), SIMD8(repeating: sinW[k]))
+      let (tr, ti) = (wr * or - wi * oi, wr * oi + wi * or)  // W^k O[k]
+      let (vr, vi) = (SIMD8(repeating: cosW[j]), SIMD8(repeating: sinW[j]))
+      let (ur, ui) = (vr * or + vi * oi, vi * or - vr * oi)  // W^j conj O[k]
+      re[k] = er + tr
+      im[k] = ei + ti
+      re[j] = er + ur
+      im[j] = -ei + ui
+    }
+  }
+
+  /// `re`/`im` hold a Hermitian spectrum `Y[0...N/2]`; on return their first `N/2` entries hold
+  /// `N/2 ·` (`y[2n]` as real, `y[2n+1]` as imaginary parts), `y` its real inverse transform.
+  @inline(__always)
+  public func inverse(re: UnsafeMutablePointer<SIMD8<Float>>, im: UnsafeMutablePointer<SIMD8<Float>>) {
+    let M = half.N
+    let h = SIMD8<Float>(repeating: 0.5)
+    for k in 0...(M / 2) {
+      let j = M - k
+      let (ar, ai, br, bi) = (re[k], im[k], re[j], -im[j])  // a = Y[k], b = conj Y[j]
+      let (er, ei) = (h * (ar + br), h * (ai + bi))  // E[k]
+      let (dr, di) = (h * (ar - br), h * (ai - bi))  // (a − b) / 2
+      let (wr, wi) = (SIMD8(repeating: cosW[k]), SIMD8(repeating: -sinW[k]))  // W^−k
+      let (or, oi) = (dr * wr - di * wi, dr * wi + di * wr)  // O[k]
+      // O[j] = (Y[j] − conj Y[k]) W^−j / 2 = −conj((a − b)/2) · W^−j
+      let (vr, vi) = (SIMD8(repeating: cosW[j]), SIMD8(repeating: -sinW[j]))
+      let (pr, pi) = (-dr * vr - di * vi, -dr * vi + di * vr)  // O[j]
+      re[k] = er - oi  // E[k] + i O[k]
+      im[k] = ei + or
+      if j != k && j < M {
+        re[j] = er - pi  // E[j] = conj E[k]
+        im[j] = -ei + pr
+      }
+    }
+    half.transform(re: re, im: im, inverse: true)
+  }
+}
