@@ -9,6 +9,11 @@ from pathlib import Path
 
 import pytest
 
+# One thread: results must not depend on which process computed a block (subprocess runs are
+# compared byte for byte with in-process ones), and on a busy 2-core machine torch's second
+# thread makes every op wait for a scheduler slot.
+os.environ["OMP_NUM_THREADS"] = "1"
+
 REPO = Path(__file__).resolve().parents[2]
 PYTHON_DIR = REPO / "python"
 SAMPLE = REPO / "Tests" / "Data" / "pile-sample"
@@ -72,6 +77,7 @@ def stores(tmp_path_factory):
 def models(tmp_path_factory):
     """Tiny Hugging Face causal LMs (2 layers, width 32), one directory each."""
     torch = pytest.importorskip("torch", reason="torch is not installed: zoo-score's tests need it")
+    torch.set_num_threads(1)
     transformers = pytest.importorskip("transformers", reason="transformers is not installed: zoo-score's tests need it")
     transformers.utils.logging.disable_progress_bar()
     configs = {
