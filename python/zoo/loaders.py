@@ -32,6 +32,7 @@ class LoadedModel:
     vocab_size: int = None  # the vocabulary its config declares, when known
     context: int = None  # the longest sequence it takes, when known
     tokenizer_json: str = None  # path of its tokenizer.json, when it has one
+    tokenizer_name: str = None  # the tokenizer of the ids it was trained on, when recorded (Zoo exports)
     name: str = ""  # how to name it in messages
 
 
@@ -102,17 +103,22 @@ def load_hf(model_id, revision, device, dtype):
 
 
 def load_export(path, device, dtype):
-    """A `zoo-train export` directory, through `zoo.models.export.load_export`."""
+    """A `zoo-train export` directory, through `zoo.models.export.load_export`, which returns the
+    model callable and `info` (`class`, `parameters`, `vocab_size`, `max_positions`, `tokenizer`)."""
     from zoo.models.export import load_export as load
 
-    model, info = load(path, device=device, dtype=DTYPES[dtype])
+    try:
+        model, info = load(path, device=device, dtype=DTYPES[dtype])
+    except (OSError, ValueError, KeyError) as error:
+        raise ModelError(f"{path}: cannot load the Zoo export: {error}") from None
     tokenizer = os.path.join(path, "tokenizer.json")
     return LoadedModel(
-        forward=model, device=device, vocab_size=info.get("vocab_size"), context=info.get("max_seq_len"),
-        tokenizer_json=tokenizer if os.path.isfile(tokenizer) else None, name=path,
+        forward=model, device=device, vocab_size=info.get("vocab_size"), context=info.get("max_positions"),
+        tokenizer_json=tokenizer if os.path.isfile(tokenizer) else None, tokenizer_name=info.get("tokenizer"),
+        name=path,
         description={
-            "id": os.path.abspath(path), "revision": None, "class": info.get("class", "zoo.export"), "dtype": dtype,
-            "parameters": info.get("parameters", parameter_count(model)), "config": info.get("config"),
+            "id": os.path.abspath(path), "revision": None, "class": info.get("class"), "dtype": dtype,
+            "parameters": info.get("parameters"),
         })
 
 

@@ -141,6 +141,9 @@ def check_job(job, model):
         raise ScoreError(
             f"{store.path} holds {store.tokenizer} ids up to {store.vocab_size - 1} (vocab_size {store.vocab_size}), "
             f"but the model {model.name} has a vocabulary of {vocab}")
+    if model.tokenizer_name and model.tokenizer_name != store.tokenizer:
+        raise ScoreError(
+            f"the model {model.name} was trained on {model.tokenizer_name} ids, but {store.path} holds {store.tokenizer} ids")
     if model.tokenizer_json:
         reason = tokenizer_mismatch(store, model.tokenizer_json)
         if reason:
