@@ -75,7 +75,7 @@ let package = Package(
     .executableTarget(
       name: "zoo-runs",
       dependencies: [
-        "ZooRegistry", "ZooSupport",
+        "ZooRegistry", "ZooStorage", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(

@@ -87,6 +87,10 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
   }
 
   private func migrate() throws {
+    // A migration may rebuild a table; with foreign keys on, dropping the old one would delete its
+    // children's rows. The pragma has no effect inside a transaction, hence here.
+    try database.execute("PRAGMA foreign_keys=OFF")
+    defer { try? database.execute("PRAGMA foreign_keys=ON") }
     try database.immediateTransaction {
       try database.execute(
         """
@@ -100,6 +104,10 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
       for migration in RegistrySchema.migrations where !applied.contains(migration.version) {
         try database.execute(migration.sql)
         try record.run([.integer(Int64(migration.version)), .text(migration.name), .text(Registry.now())])
+      }
+      let dangling = try database.query("PRAGMA foreign_key_check")
+      guard dangling.rows.isEmpty else {
+        throw SQLiteError(code: 1, message: "migration left \(dangling.rows.count) dangling foreign keys", sql: nil)
       }
     }
   }
@@ -163,23 +171,31 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
     let id: Int64 = try database.immediateTransaction {
       let exists = try database.query("SELECT 1 FROM runs WHERE name = ?", [.text(spec.name)])
       guard exists.rows.isEmpty else { throw TrackerError.duplicateRun(spec.name) }
-      try database.prepare(
-        """
-        INSERT INTO runs(name, kind, mixer, status, config, started_at, host, pid, pid_start, git_commit, zoo_version)
-        VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?)
-        """
-      ).run([
-        .text(spec.name), .text(spec.kind.rawValue), .text(spec.mixer), .text(spec.configJSON),
-        .text(Registry.now()), .text(ProcessIdentity.host), .integer(Int64(ProcessIdentity.pid)),
-        ProcessIdentity.startTime(of: ProcessIdentity.pid).map { .integer($0) } ?? .null,
-        ProcessIdentity.gitCommit().map { .text($0) } ?? .null, .text(zooVersion),
-      ])
-      let id = database.lastInsertRowID
-      let param = try database.prepare("INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)")
-      for key in spec.params.keys.sorted() { try param.run([.integer(id), .text(key), .text(spec.params[key]!)]) }
-      return id
+      return try insertRun(spec, finished: false)
     }
     return RegistryRun(registry: self, id: id, name: spec.name)
+  }
+
+  /// Inserts a run and its params (inside the caller's transaction): `running` and owned by this
+  /// process, or, with `finished`, already `finished` and owned by none. Returns its id.
+  func insertRun(_ spec: RunSpec, finished: Bool) throws -> Int64 {
+    let now = Registry.now()
+    try database.prepare(
+      """
+      INSERT INTO runs(name, kind, mixer, status, config, started_at, ended_at, host, pid, pid_start, git_commit, zoo_version)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      """
+    ).run([
+      .text(spec.name), .text(spec.kind.rawValue), .text(spec.mixer), .text(finished ? "finished" : "running"),
+      .text(spec.configJSON), .text(now), finished ? .text(now) : .null, .text(ProcessIdentity.host),
+      finished ? .null : .integer(Int64(ProcessIdentity.pid)),
+      finished ? .null : ProcessIdentity.startTime(of: ProcessIdentity.pid).map { .integer($0) } ?? .null,
+      ProcessIdentity.gitCommit().map { .text($0) } ?? .null, .text(zooVersion),
+    ])
+    let id = database.lastInsertRowID
+    let param = try database.prepare("INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)")
+    for key in spec.params.keys.sorted() { try param.run([.integer(id), .text(key), .text(spec.params[key]!)]) }
+    return id
   }
 
   /// Reopens a run for `--resume`: back to `running`, owned by this process.

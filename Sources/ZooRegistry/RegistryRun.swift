@@ -94,15 +94,9 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
   }
 
   /// Records the file under its absolute path, so it resolves from any working directory.
-  func logArtifact(kind: String, path relativePath: String) throws {
-    let path = URL(fileURLWithPath: relativePath).standardizedFileURL.path
-    let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-    let digest = try SHA256.hex(ofFile: path)
-    try registry.database.immediateTransaction {
-      try registry.database.prepare(
-        "INSERT INTO artifacts(run_id, kind, path, sha256, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)"
-      ).run([.integer(id), .text(kind), .text(path), .text(digest), .integer(Int64(bytes)), .text(Registry.now())])
-    }
+  func logArtifact(kind: String, path: String) throws {
+    let artifact = try ArtifactRecord(kind: kind, file: path)
+    try registry.database.immediateTransaction { try registry.insertArtifact(artifact, run: id) }
   }
 
   func finish(_ status: RunStatus) throws {

@@ -88,5 +88,33 @@ enum RegistrySchema {
       );
       """
     ),
+    (
+      3, "scored runs",
+      // SQLite cannot alter a CHECK constraint: the runs table is rebuilt with 'scored' (runs whose
+      // losses came from outside Zoo's trainers, e.g. zoo-score) allowed, ids kept. Runs with
+      // foreign keys off (see Registry.migrate), so dropping the old table cascades nowhere.
+      """
+      CREATE TABLE runs_v3 (
+        id          INTEGER PRIMARY KEY,
+        name        TEXT NOT NULL UNIQUE,
+        kind        TEXT NOT NULL CHECK (kind IN ('lm', 'mqar', 'scored')),
+        mixer       TEXT NOT NULL,
+        status      TEXT NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'killed')),
+        config      TEXT NOT NULL,
+        started_at  TEXT NOT NULL,
+        ended_at    TEXT,
+        host        TEXT NOT NULL,
+        pid         INTEGER,
+        pid_start   INTEGER,
+        git_commit  TEXT,
+        zoo_version TEXT NOT NULL
+      );
+      INSERT INTO runs_v3 (id, name, kind, mixer, status, config, started_at, ended_at, host, pid, pid_start, git_commit, zoo_version)
+        SELECT id, name, kind, mixer, status, config, started_at, ended_at, host, pid, pid_start, git_commit, zoo_version FROM runs;
+      DROP TABLE runs;
+      ALTER TABLE runs_v3 RENAME TO runs;
+      CREATE INDEX runs_mixer_status ON runs(mixer, status);
+      """
+    ),
   ]
 }

@@ -1,9 +1,11 @@
 import Foundation
 
-/// What a run is: a language model on token stores, or the MQAR synthetic task.
+/// What a run is: a language model on token stores, the MQAR synthetic task, or a scored model.
 public enum RunKind: String, Codable, Sendable, CaseIterable {
   case lm
   case mqar
+  /// Per-token losses computed outside Zoo's trainers (`zoo-score`, any PyTorch model).
+  case scored
 }
 
 /// A run's life cycle. `killed` is set by the registry for runs whose process died.
@@ -160,12 +162,15 @@ public enum TrackerError: Error, CustomStringConvertible, Equatable {
   case duplicateRun(String)
   /// No run has this name.
   case unknownRun(String)
+  /// A run with this name exists and is not the one being added.
+  case conflictingRun(String, reason: String)
 
   /// A one-line message.
   public var description: String {
     switch self {
     case .duplicateRun(let name): "a run named '\(name)' already exists (pick another --name, or --resume it)"
     case .unknownRun(let name): "no run named '\(name)' in the registry"
+    case .conflictingRun(let name, let reason): "a run named '\(name)' already exists: \(reason)"
     }
   }
 }

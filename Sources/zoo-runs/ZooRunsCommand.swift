@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ZooRegistry
+import ZooStorage
 import ZooSupport
 
 @main
@@ -20,8 +21,9 @@ struct ZooRunsCommand: ParsableCommand {
         zoo-runs compare attn-d128 hyena-d128
         zoo-runs query queries/mqar_accuracy_by_d_model.sql --csv
         zoo-runs export --csv registry-csv/
+        zoo-runs add-losses scores/pythia-160m.h5 --name pythia-160m
       """,
-    subcommands: [List.self, Show.self, Metrics.self, Compare.self, Delete.self, Query.self, Export.self])
+    subcommands: [List.self, Show.self, Metrics.self, Compare.self, Delete.self, Query.self, Export.self, AddLosses.self])
 }
 
 /// Options every subcommand shares.
@@ -247,6 +249,83 @@ extension ZooRunsCommand {
           print("\(path): \(result.rows.count) rows")
         }
       }
+    }
+  }
+}
+
+extension ZooRunsCommand {
+  struct AddLosses: ParsableCommand {
+    static let configuration = CommandConfiguration(
+      commandName: "add-losses",
+      abstract: "Register a per-token loss file (e.g. from zoo-score) as a finished run of kind 'scored'.",
+      discussion: """
+        FILE must be a zoo.losses.v1 file (zoo-score, zoo-train lm, or any writer of the contract). The
+        run gets the file as its 'losses' artifact (absolute path, size, sha256), the metric
+        eval/loss (mean of the non-NaN losses), the file's model JSON as its config, and params from
+        it (its scalar entries, plus seq_len, range_start, range_end, token_store). Then
+        'zoo-analyze gap --runs NAME,...' finds it by name. Adding the same file under the same name
+        again changes nothing; another file under an existing name is an error. Creates the
+        registry if there is none.
+        """)
+    @Option(name: .long, help: "Registry file (default: $ZOO_DB or ./zoo.db).") var db: String?
+    @Argument(help: "The losses.h5 file.") var file: String
+    @Option(help: "Run name (unique in the registry).") var name: String
+
+    func run() throws {
+      do {
+        let reader = try LossFileReader(path: file)
+        let metadata = reader.metadata
+        var total = 0.0
+        var count = 0
+        var start = 0
+        while start < reader.count {
+          let end = min(start + (1 << 20), reader.count)
+          for loss in try reader.readLosses(start..<end) where !loss.isNaN {
+            total += Double(loss)
+            count += 1
+          }
+          start = end
+        }
+        let mean = count == 0 ? Double.nan : total / Double(count)
+        var params = Self.scalars(ofJSON: metadata.modelJSON)
+        params["seq_len"] = String(metadata.seqLen)
+        params["range_start"] = String(metadata.rangeStart)
+        params["range_end"] = String(metadata.rangeEnd)
+        params["token_store"] = metadata.tokenStore
+        let mixer = params["class"] ?? params["mixer"] ?? ""
+        let spec = RunSpec(name: name, kind: .scored, mixer: mixer, configJSON: metadata.modelJSON, params: params)
+        let registry = try Registry(path: Registry.resolvePath(db))
+        let artifact = try ArtifactRecord(kind: "losses", file: file)
+        switch try registry.addFinishedRun(spec, metrics: ["eval/loss": mean], artifact: artifact) {
+        case .added:
+          print("registered '\(name)' (scored, \(count) predicted tokens, eval/loss \(show(mean))): \(artifact.path)")
+        case .unchanged:
+          print("'\(name)' is already registered with \(artifact.path); nothing changed")
+        }
+      } catch let error as StorageError {
+        writeStandardError("zoo-runs: \(error.description)\n")
+        throw ExitCode(1)
+      } catch let error as TrackerError {
+        writeStandardError("zoo-runs: \(error.description)\n")
+        throw ExitCode(1)
+      } catch let error as SQLiteError {
+        writeStandardError("zoo-runs: \(error.description)\n")
+        throw ExitCode(1)
+      }
+    }
+
+    /// The top-level string and number entries of a JSON object, as text.
+    static func scalars(ofJSON json: String) -> [String: String] {
+      guard let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8))) as? [String: Any] else { return [:] }
+      var out: [String: String] = [:]
+      for (key, value) in object {
+        switch value {
+        case let string as String: out[key] = string
+        case let number as NSNumber: out[key] = number.stringValue
+        default: continue
+        }
+      }
+      return out
     }
   }
 }

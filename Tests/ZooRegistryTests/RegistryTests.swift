@@ -21,7 +21,8 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     _ = try Registry(path: path)
     let again = try Registry(path: path)
     let migrations = try again.query("SELECT version, name FROM zoo_migrations")
-    #expect(migrations.rows == [[.integer(1), .text("initial")], [.integer(2), .text("analyses")]])
+    #expect(
+      migrations.rows == [[.integer(1), .text("initial")], [.integer(2), .text("analyses")], [.integer(3), .text("scored runs")]])
     let tables = try again.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").rows.map { $0[0].shellText }
     #expect(tables == ["analyses", "artifacts", "datasets", "metric_summary", "metrics", "params", "runs", "zoo_migrations"])
     try again.recordAnalysis(command: "gap", arguments: ["runs": "a,b", "context": "window"], outputs: ["out/gap.csv"])
@@ -136,6 +137,70 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     #expect(artifact.sha256 == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     try registry.deleteRun(named: "with-artifact")
     #expect(try registry.query("SELECT count(*) FROM artifacts").rows == [[.integer(0)]])
+  }
+
+  /// A registry made before 'scored' runs existed (migrations 1 and 2 only) keeps every row through
+  /// migration 3's rebuild of the runs table, and deleting a run still cascades.
+  @Test func migrationToScoredRunsKeepsEveryRow() throws {
+    let path = try temporaryRegistryPath()
+    do {
+      let old = try SQLiteDatabase(path: path)
+      try old.execute("PRAGMA foreign_keys=ON")
+      try old.execute("CREATE TABLE zoo_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+      for migration in RegistrySchema.migrations.prefix(2) {
+        try old.execute(migration.sql)
+        try old.execute("INSERT INTO zoo_migrations VALUES (\(migration.version), '\(migration.name)', 'then')")
+      }
+      try old.execute(
+        """
+        INSERT INTO runs(id, name, kind, mixer, status, config, started_at, host, zoo_version)
+          VALUES (7, 'old', 'lm', 'attention', 'finished', '{}', 'then', 'h', '0');
+        INSERT INTO params VALUES (7, 'lr', '0.001');
+        INSERT INTO metrics VALUES (7, 'eval/loss', 1, 3.5, 0);
+        INSERT INTO metric_summary VALUES (7, 'eval/loss', 'min', 3.5, 3.5, 3.5, 1, 3.5, 1, 1);
+        INSERT INTO artifacts VALUES (1, 7, 'losses', '/x.h5', 'aa', 3, 'then');
+        """)
+    }
+    let registry = try Registry(path: path)
+    #expect(try registry.requireRun(named: "old").id == 7)
+    #expect(try registry.params(ofRun: "old").map(\.value) == ["0.001"])
+    #expect(try registry.metrics(ofRun: "old").map(\.value) == [3.5])
+    #expect(try registry.artifacts(ofRun: "old").map(\.path) == ["/x.h5"])
+    #expect(try registry.query("PRAGMA foreign_keys").rows == [[.integer(1)]])
+    try registry.deleteRun(named: "old")
+    for table in ["params", "metrics", "metric_summary", "artifacts"] {
+      #expect(try registry.query("SELECT count(*) FROM \(table)").rows == [[.integer(0)]], "\(table)")
+    }
+  }
+
+  @Test func finishedRunsAreAddedWholeOnceAndConflictsAreErrors() throws {
+    let path = try temporaryRegistryPath()
+    let registry = try Registry(path: path)
+    let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+    let a = directory.appendingPathComponent("a.h5").path
+    let b = directory.appendingPathComponent("b.h5").path
+    try Data("abc".utf8).write(to: URL(fileURLWithPath: a))
+    try Data("abd".utf8).write(to: URL(fileURLWithPath: b))
+    let scored = RunSpec(name: "pythia", kind: .scored, mixer: "GPTNeoXForCausalLM", configJSON: "{}", params: ["dtype": "float32"])
+    let artifact = try ArtifactRecord(kind: "losses", file: a)
+    #expect(try registry.addFinishedRun(scored, metrics: ["eval/loss": 3.25], artifact: artifact) == .added)
+    let run = try registry.requireRun(named: "pythia")
+    #expect(run.kind == "scored" && run.status == .finished && run.pid == nil && run.endedAt != nil)
+    #expect(try registry.summaries(ofRun: "pythia").map { [$0.key, "\($0.last!)", "\($0.best!)", "\($0.count)"] } == [["eval/loss", "3.25", "3.25", "1"]])
+    #expect(try registry.artifacts(ofRun: "pythia") == [artifact])
+    #expect(try registry.params(ofRun: "pythia").map(\.key) == ["dtype"])
+    #expect(try registry.addFinishedRun(scored, metrics: ["eval/loss": 3.25], artifact: artifact) == .unchanged)
+    #expect(try registry.query("SELECT count(*) FROM metrics").rows == [[.integer(1)]])
+    #expect(try registry.query("SELECT count(*) FROM artifacts").rows == [[.integer(1)]])
+    #expect {
+      try registry.addFinishedRun(scored, metrics: ["eval/loss": 3.5], artifact: try ArtifactRecord(kind: "losses", file: b))
+    } throws: { error in
+      guard case .conflictingRun("pythia", let reason) = error as? TrackerError else { return false }
+      return reason.contains(a) && reason.contains(b)
+    }
+    _ = try registry.startRun(spec("trained"))
+    #expect(throws: TrackerError.self) { try registry.addFinishedRun(spec("trained"), metrics: [:], artifact: artifact) }
+    #expect(try registry.runs().count == 2)
   }
 
   @Test func realsPrintAsTheSQLiteShellDoes() {
