@@ -70,6 +70,12 @@ public struct ShardIngester {
       result.status = .upToDate
       result.documents = existing.documentCount
       result.tokens = existing.tokenCount
+      // A store renamed into place by a process killed before its registry row: record it now.
+      if let tracker, try tracker.dataset(atPath: result.output)?.sourceSHA256 != existing.metadata.sourceSHA256 {
+        let skipped = try skippedLines(of: result.shard)
+        record(existing.metadata, output: result.output, skipped: skipped)
+        writeStandardError("zoo-ingest: \(result.output) is up to date but was not in the registry; recorded it\n")
+      }
       return
     }
     try AtomicFile.createParentDirectory(of: result.output)
@@ -149,6 +155,22 @@ public struct ShardIngester {
     committed = true
     progress?.finish("\(shardName): \(metadata.documents) docs, \(metadata.tokens) tokens -> \(result.output)")
     record(metadata, output: result.output, skipped: result.skipped)
+  }
+
+  /// The skipped lines of a shard by reason (parsing only, no tokenizing), for recording a store
+  /// written by an earlier process.
+  private func skippedLines(of shard: String) throws -> [LineSkipReason: Int] {
+    let reader = try ZstdFileReader(path: shard)
+    let parser = PileLineParser()
+    var splitter = LineSplitter()
+    var text: [UInt8] = []
+    var skipped: [LineSkipReason: Int] = [:]
+    func handle(_ line: UnsafeRawBufferPointer, _: Int, _: Int) {
+      if case .skipped(let reason) = parser.parse(line, text: &text) { skipped[reason, default: 0] += 1 }
+    }
+    try reader.forEachBlock { splitter.feed($0, handle) }
+    splitter.finish(handle)
+    return skipped
   }
 
   /// Records a store in the registry; a registry failure is a warning (the store itself is complete).

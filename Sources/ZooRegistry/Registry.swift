@@ -158,6 +158,23 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
     }
   }
 
+  /// The token store recorded at `path` (made absolute), nil when there is none.
+  public func dataset(atPath path: String) throws -> DatasetRecord? {
+    let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+    let rows = try database.query(
+      "SELECT path, sha256, source, source_sha256, documents, tokens, subsets, skipped FROM datasets WHERE path = ?",
+      [.text(absolute)]
+    ).rows
+    guard let row = rows.first else { return nil }
+    func json<T: Decodable>(_ value: SQLValue, as: T.Type) -> T? {
+      try? JSONDecoder().decode(T.self, from: Data(value.shellText.utf8))
+    }
+    return DatasetRecord(
+      path: row[0].shellText, sha256: row[1].shellText, source: row[2].shellText, sourceSHA256: row[3].shellText,
+      documents: Int(row[4].double ?? 0), tokens: Int(row[5].double ?? 0),
+      subsets: json(row[6], as: [String].self) ?? [], skipped: json(row[7], as: [String: Int].self) ?? [:])
+  }
+
   /// Starts a run owned by this process; a duplicate name is an error.
   public func startRun(_ spec: RunSpec) throws -> any RunTracker {
     let id: Int64 = try database.immediateTransaction {

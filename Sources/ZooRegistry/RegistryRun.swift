@@ -93,12 +93,15 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
     pending.removeAll(keepingCapacity: true)
   }
 
-  /// Records the file under its absolute path, so it resolves from any working directory.
+  /// Records the file under its absolute path, so it resolves from any working directory; a
+  /// resumed run recording the same file again replaces its row.
   func logArtifact(kind: String, path relativePath: String) throws {
     let path = URL(fileURLWithPath: relativePath).standardizedFileURL.path
     let bytes = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
     let digest = try SHA256.hex(ofFile: path)
     try registry.database.immediateTransaction {
+      try registry.database.prepare("DELETE FROM artifacts WHERE run_id = ? AND kind = ? AND path = ?")
+        .run([.integer(id), .text(kind), .text(path)])
       try registry.database.prepare(
         "INSERT INTO artifacts(run_id, kind, path, sha256, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?)"
       ).run([.integer(id), .text(kind), .text(path), .text(digest), .integer(Int64(bytes)), .text(Registry.now())])

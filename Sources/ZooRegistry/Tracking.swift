@@ -77,6 +77,8 @@ public struct RunSpec: Sendable, Equatable {
 public protocol ExperimentTracker: AnyObject {
   /// Records (or updates, by path) a token store.
   func recordDataset(_ dataset: DatasetRecord) throws
+  /// The token store recorded at `path`, nil when there is none.
+  func dataset(atPath path: String) throws -> DatasetRecord?
   /// Starts a new run; throws if a run with this name exists.
   func startRun(_ spec: RunSpec) throws -> any RunTracker
   /// Reopens an existing run (for `--resume`): sets it back to `running` with this process's pid.
@@ -137,6 +139,9 @@ public final class InMemoryTracker: ExperimentTracker, @unchecked Sendable {
 
   /// Records the dataset.
   public func recordDataset(_ dataset: DatasetRecord) throws { datasets[dataset.path] = dataset }
+
+  /// The dataset recorded at `path`.
+  public func dataset(atPath path: String) throws -> DatasetRecord? { datasets[path] }
 
   /// Starts a run; a duplicate name is an error, as in the registry.
   public func startRun(_ spec: RunSpec) throws -> any RunTracker {

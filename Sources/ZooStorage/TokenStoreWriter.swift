@@ -23,7 +23,7 @@ public final class TokenStoreWriter {
   public init(path: String) throws {
     self.path = path
     temporaryPath = AtomicFile.temporaryPath(for: path)
-    let file = try HDF5File.create(temporaryPath)
+    let file = try HDF5File.create(temporaryPath, reportedAs: path)
     do {
       tokens = try HDF5Appender(file: file, name: "tokens", fileType: zh5_t_std_u16le(), memoryType: zh5_t_native_uint16())
     } catch {

@@ -55,6 +55,7 @@ struct ZooIngestCommand: ParsableCommand {
     let tracker: Registry? = noRegistry ? nil : try Registry(path: Registry.resolvePath(db))
     var ingester = ShardIngester(tokenizer: tokenizer, outputDirectory: out, threads: threads, tracker: tracker)
     if plain { ingester.progressOnTerminal = false }
+    AtomicFile.removeStaleTemporaries(in: out, reportAs: "zoo-ingest")
     var results: [ShardResult] = []
     for shard in shards {
       if Interrupt.requested { break }
