@@ -104,7 +104,7 @@ public final class SQLiteDatabase {
     if rc != SQLITE_OK {
       let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
       sqlite3_free(error)
-      throw SQLiteError(code: rc, message: message, sql: sql, path: path)
+      throw SQLiteError(code: rc, message: message + systemReason(rc), sql: sql, path: path)
     }
   }
 
@@ -136,7 +136,16 @@ public final class SQLiteDatabase {
   public var changes: Int { Int(sqlite3_changes(handle)) }
 
   func error(_ rc: Int32, sql: String?) -> SQLiteError {
-    SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql, path: path)
+    SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)) + systemReason(rc), sql: sql, path: path)
+  }
+
+  /// For I/O errors and a full disk, the system's reason (`: No space left on device`), which
+  /// SQLite's own message ("disk I/O error") does not give.
+  private func systemReason(_ rc: Int32) -> String {
+    let primary = rc & 0xff
+    guard primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN else { return "" }
+    let code = sqlite3_system_errno(handle)
+    return code == 0 ? "" : ": " + String(cString: strerror(code))
   }
 
   /// Runs an arbitrary read query and returns its column names and rows.
