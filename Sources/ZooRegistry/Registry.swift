@@ -199,9 +199,11 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
     return RegistryRun(registry: self, id: id, name: spec.name)
   }
 
-  /// Reopens a run for `--resume`: back to `running`, owned by this process.
-  public func resumeRun(named name: String) throws -> any RunTracker {
-    let id: Int64 = try database.immediateTransaction {
+  /// Reopens a run for `--resume`: back to `running`, owned by this process. Metric points after
+  /// `step` and those of `redoneKeys` are deleted (a killed process logged them past its last
+  /// checkpoint) and the run's metric summaries are recomputed from the points that remain.
+  public func resumeRun(named name: String, after step: Int = .max, redoing redoneKeys: [String] = []) throws -> any RunTracker {
+    try database.immediateTransaction {
       guard let run = try self.run(named: name) else { throw TrackerError.unknownRun(name) }
       try database.prepare(
         "UPDATE runs SET status = 'running', ended_at = NULL, host = ?, pid = ?, pid_start = ? WHERE id = ?"
@@ -209,9 +211,15 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
         .text(ProcessIdentity.host), .integer(Int64(ProcessIdentity.pid)),
         ProcessIdentity.startTime(of: ProcessIdentity.pid).map { .integer($0) } ?? .null, .integer(run.id),
       ])
-      return run.id
+      let drop = try database.prepare("DELETE FROM metrics WHERE run_id = ? AND (step > ? OR key = ?)")
+      for key in redoneKeys.isEmpty ? [""] : redoneKeys {
+        try drop.run([.integer(run.id), .integer(Int64(step)), .text(key)])
+      }
+      try database.prepare("DELETE FROM metric_summary WHERE run_id = ?").run([.integer(run.id)])
+      let resumed = RegistryRun(registry: self, id: run.id, name: name)
+      try resumed.resummarize()
+      return resumed
     }
-    return RegistryRun(registry: self, id: id, name: name)
   }
 
   /// Records one `zoo-analyze` invocation: its subcommand, settings and the files it wrote.

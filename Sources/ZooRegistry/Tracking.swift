@@ -81,8 +81,10 @@ public protocol ExperimentTracker: AnyObject {
   func dataset(atPath path: String) throws -> DatasetRecord?
   /// Starts a new run; throws if a run with this name exists.
   func startRun(_ spec: RunSpec) throws -> any RunTracker
-  /// Reopens an existing run (for `--resume`): sets it back to `running` with this process's pid.
-  func resumeRun(named name: String) throws -> any RunTracker
+  /// Reopens an existing run (for `--resume`): sets it back to `running` with this process's pid,
+  /// and drops the metric points a killed process logged past the checkpoint the run resumes from
+  /// (those after `step`, and all of `redoneKeys`), since the resumed process logs them again.
+  func resumeRun(named name: String, after step: Int, redoing redoneKeys: [String]) throws -> any RunTracker
 }
 
 /// One run's logging handle.
@@ -126,7 +128,10 @@ public final class InMemoryTracker: ExperimentTracker, @unchecked Sendable {
     public func finish(_ status: RunStatus) throws { self.status = status }
     /// Values of `key`, in logging order.
     public func values(_ key: String) -> [Double] { metrics.filter { $0.key == key }.map(\.value) }
-    fileprivate func reopen() { status = .running }
+    fileprivate func reopen(after step: Int, redoing redoneKeys: [String]) {
+      status = .running
+      metrics.removeAll { $0.step > step || redoneKeys.contains($0.key) }
+    }
   }
 
   /// Datasets recorded, by path.
@@ -152,9 +157,9 @@ public final class InMemoryTracker: ExperimentTracker, @unchecked Sendable {
   }
 
   /// Reopens a run.
-  public func resumeRun(named name: String) throws -> any RunTracker {
+  public func resumeRun(named name: String, after step: Int, redoing redoneKeys: [String]) throws -> any RunTracker {
     guard let run = runs[name] else { throw TrackerError.unknownRun(name) }
-    run.reopen()
+    run.reopen(after: step, redoing: redoneKeys)
     return run
   }
 }

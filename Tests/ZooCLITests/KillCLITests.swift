@@ -94,6 +94,7 @@ import ZooSupport
       let evalLoss = try registry.summaries(ofRun: "k").first { $0.key == "eval/loss" }?.last
       let referenceLoss = try Registry(path: reference.path + "/zoo.db").summaries(ofRun: "k").first { $0.key == "eval/loss" }?.last
       #expect(evalLoss != nil && evalLoss == referenceLoss, "\(label)")
+      #expect(try metricHistory(scratch) == metricHistory(reference), "\(label): metric history")
       try expectConsistent(scratch, label)
     }
     #expect(killedRuns > 0, "no kill landed while zoo-train ran")
@@ -176,6 +177,19 @@ import ZooSupport
     metadata.tokenStoreSHA256 = ""
     let losses = try reader.readLosses(0..<reader.count).map { String($0.bitPattern) }
     return ["\(metadata)", try reader.windowStarts().map(String.init).joined(separator: ","), losses.joined(separator: ",")]
+  }
+
+  /// Every metric point and summary of the run, timings left out (each point logged once).
+  func metricHistory(_ scratch: Scratch) throws -> [String] {
+    let registry = try Registry(path: scratch.path + "/zoo.db")
+    let points = try registry.query(
+      "SELECT key, step, value FROM metrics WHERE key != 'train/tokens_per_s' ORDER BY key, step, rowid"
+    ).rows.map { $0.map(\.shellText).joined(separator: "|") }
+    let summaries = try registry.query(
+      "SELECT key, min, max, last, last_step, best, best_step, count FROM metric_summary WHERE key != 'train/tokens_per_s' ORDER BY key"
+    ).rows.map { $0.map(\.shellText).joined(separator: "|") }
+    let timings = try registry.query("SELECT count(*) FROM metrics WHERE key = 'train/tokens_per_s'").rows.map { $0[0].shellText }
+    return points + summaries + timings
   }
 
   /// The registry's dataset rows without the columns that differ between two ingests.

@@ -44,6 +44,9 @@ public struct LMTrainer {
     self.tracker = tracker
   }
 
+  /// Metrics logged once, after training: a resumed run logs them again.
+  static let endOfRunKeys = ["eval/loss", "eval/unigram_loss", "train/unigram_entropy"]
+
   public var checkpointPath: String { runDirectory + "/checkpoint.bin" }
   public var lossesPath: String { runDirectory + "/losses.h5" }
 
@@ -66,7 +69,7 @@ public struct LMTrainer {
     try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
     AtomicFile.removeStaleTemporaries(in: runDirectory, reportAs: "zoo-train")
     let run: (any RunTracker)? =
-      if resume { try tracker?.resumeRun(named: name) } else {
+      if resume { try tracker?.resumeRun(named: name, after: startStep, redoing: Self.endOfRunKeys) } else {
         try tracker?.startRun(RunSpec(name: name, kind: .lm, mixer: config.model.mixer, configJSON: config.json, params: config.params))
       }
     do {
@@ -139,6 +142,8 @@ public struct LMTrainer {
         stepsSinceLog = 0
       }
       if step % config.checkpointEvery == 0 || step == config.steps {
+        // History first: a run resumed from this checkpoint keeps every point up to its step.
+        try run?.flush()
         try Checkpoint.save(path: checkpointPath, config: config, step: step, model: model, optimizer: optimizer)
       }
     }
