@@ -71,10 +71,16 @@ public struct ShardIngester {
       result.documents = existing.documentCount
       result.tokens = existing.tokenCount
       // A store renamed into place by a process killed before its registry row: record it now.
-      if let tracker, try tracker.dataset(atPath: result.output)?.sourceSHA256 != existing.metadata.sourceSHA256 {
-        let skipped = try skippedLines(of: result.shard)
-        record(existing.metadata, output: result.output, skipped: skipped)
-        writeStandardError("zoo-ingest: \(result.output) is up to date but was not in the registry; recorded it\n")
+      if let tracker {
+        let recorded = try? tracker.dataset(atPath: result.output)
+        let metadata = existing.metadata
+        if recorded?.sourceSHA256 != metadata.sourceSHA256 || recorded?.documents != metadata.documents
+          || recorded?.tokens != metadata.tokens
+        {
+          if record(metadata, output: result.output, skipped: try skippedLines(of: result.shard)) {
+            writeStandardError("zoo-ingest: \(result.output) is up to date but was not in the registry; recorded it\n")
+          }
+        }
       }
       return
     }
@@ -174,8 +180,10 @@ public struct ShardIngester {
   }
 
   /// Records a store in the registry; a registry failure is a warning (the store itself is complete).
-  private func record(_ metadata: TokenStoreMetadata, output: String, skipped: [LineSkipReason: Int]) {
-    guard let tracker else { return }
+  /// Returns whether it was recorded.
+  @discardableResult
+  private func record(_ metadata: TokenStoreMetadata, output: String, skipped: [LineSkipReason: Int]) -> Bool {
+    guard let tracker else { return false }
     do {
       try tracker.recordDataset(
         DatasetRecord(
@@ -183,8 +191,10 @@ public struct ShardIngester {
           sourceSHA256: metadata.sourceSHA256, documents: metadata.documents, tokens: metadata.tokens,
           subsets: metadata.subsets,
           skipped: Dictionary(uniqueKeysWithValues: skipped.map { ($0.key.rawValue, $0.value) })))
+      return true
     } catch {
       writeStandardError("zoo-ingest: warning: \(output) written but not recorded in the registry: \(error)\n")
+      return false
     }
   }
 }
