@@ -69,6 +69,7 @@ public struct MegatronImporter {
       result.status = .upToDate
       result.documents = existing.documentCount
       result.tokens = existing.tokenCount
+      try tracker?.recordStoreIfMissing(existing.metadata, at: result.output) { [:] }
       return
     }
     try AtomicFile.createParentDirectory(of: result.output)

@@ -73,6 +73,9 @@ public struct ShardIngester {
       result.status = .upToDate
       result.documents = existing.documentCount
       result.tokens = existing.tokenCount
+      try tracker?.recordStoreIfMissing(existing.metadata, at: result.output) {
+        Dictionary(uniqueKeysWithValues: try skippedLines(of: result.shard).map { ($0.key.rawValue, $0.value) })
+      }
       return
     }
     try AtomicFile.createParentDirectory(of: result.output)
@@ -154,6 +157,22 @@ public struct ShardIngester {
     tracker?.recordStore(
       metadata, at: result.output,
       skipped: Dictionary(uniqueKeysWithValues: result.skipped.map { ($0.key.rawValue, $0.value) }))
+  }
+
+  /// The skipped lines of a shard by reason (parsing only, no tokenizing), for recording a store
+  /// written by an earlier process.
+  private func skippedLines(of shard: String) throws -> [LineSkipReason: Int] {
+    let reader = try ZstdFileReader(path: shard)
+    let parser = PileLineParser()
+    var splitter = LineSplitter()
+    var text: [UInt8] = []
+    var skipped: [LineSkipReason: Int] = [:]
+    func handle(_ line: UnsafeRawBufferPointer, _: Int, _: Int) {
+      if case .skipped(let reason) = parser.parse(line, text: &text) { skipped[reason, default: 0] += 1 }
+    }
+    try reader.forEachBlock { splitter.feed($0, handle) }
+    splitter.finish(handle)
+    return skipped
   }
 }
 

@@ -166,6 +166,23 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
     }
   }
 
+  /// The token store recorded at `path` (made absolute), nil when there is none.
+  public func dataset(atPath path: String) throws -> DatasetRecord? {
+    let absolute = URL(fileURLWithPath: path).standardizedFileURL.path
+    let rows = try database.query(
+      "SELECT path, sha256, source, source_sha256, documents, tokens, subsets, skipped FROM datasets WHERE path = ?",
+      [.text(absolute)]
+    ).rows
+    guard let row = rows.first else { return nil }
+    func json<T: Decodable>(_ value: SQLValue, as: T.Type) -> T? {
+      try? JSONDecoder().decode(T.self, from: Data(value.shellText.utf8))
+    }
+    return DatasetRecord(
+      path: row[0].shellText, sha256: row[1].shellText, source: row[2].shellText, sourceSHA256: row[3].shellText,
+      documents: Int(row[4].double ?? 0), tokens: Int(row[5].double ?? 0),
+      subsets: json(row[6], as: [String].self) ?? [], skipped: json(row[7], as: [String: Int].self) ?? [:])
+  }
+
   /// Starts a run owned by this process; a duplicate name is an error.
   public func startRun(_ spec: RunSpec) throws -> any RunTracker {
     let id: Int64 = try database.immediateTransaction {
@@ -198,9 +215,11 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
     return id
   }
 
-  /// Reopens a run for `--resume`: back to `running`, owned by this process.
-  public func resumeRun(named name: String) throws -> any RunTracker {
-    let id: Int64 = try database.immediateTransaction {
+  /// Reopens a run for `--resume`: back to `running`, owned by this process. Metric points after
+  /// `step` and those of `redoneKeys` are deleted (a killed process logged them past its last
+  /// checkpoint) and the run's metric summaries are recomputed from the points that remain.
+  public func resumeRun(named name: String, after step: Int = .max, redoing redoneKeys: [String] = []) throws -> any RunTracker {
+    try database.immediateTransaction {
       guard let run = try self.run(named: name) else { throw TrackerError.unknownRun(name) }
       try database.prepare(
         "UPDATE runs SET status = 'running', ended_at = NULL, host = ?, pid = ?, pid_start = ? WHERE id = ?"
@@ -208,9 +227,15 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
         .text(ProcessIdentity.host), .integer(Int64(ProcessIdentity.pid)),
         ProcessIdentity.startTime(of: ProcessIdentity.pid).map { .integer($0) } ?? .null, .integer(run.id),
       ])
-      return run.id
+      let drop = try database.prepare("DELETE FROM metrics WHERE run_id = ? AND (step > ? OR key = ?)")
+      for key in redoneKeys.isEmpty ? [""] : redoneKeys {
+        try drop.run([.integer(run.id), .integer(Int64(step)), .text(key)])
+      }
+      try database.prepare("DELETE FROM metric_summary WHERE run_id = ?").run([.integer(run.id)])
+      let resumed = RegistryRun(registry: self, id: run.id, name: name)
+      try resumed.resummarize()
+      return resumed
     }
-    return RegistryRun(registry: self, id: id, name: name)
   }
 
   /// Records one `zoo-analyze` invocation: its subcommand, settings and the files it wrote.

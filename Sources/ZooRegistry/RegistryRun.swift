@@ -55,6 +55,15 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
     }
   }
 
+  /// Rebuilds the run's (deleted) metric summaries from its metric history, in logging order;
+  /// the caller holds the transaction.
+  func resummarize() throws {
+    let history = try registry.database.query(
+      "SELECT key, step, value FROM metrics WHERE run_id = ? ORDER BY rowid", [.integer(id)])
+    try write(
+      summaries: history.rows.map { ($0[0].shellText, Int($0[1].double ?? 0), $0[2].double ?? .nan) }, points: [])
+  }
+
   func flush() throws {
     if let error = deferredError {
       deferredError = nil
@@ -62,41 +71,54 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
     }
     lastFlush = Date().timeIntervalSince1970
     guard !pending.isEmpty else { return }
+    try registry.database.immediateTransaction {
+      try write(summaries: pending.map { ($0.key, $0.step, $0.value) }, points: pending)
+    }
+    pending.removeAll(keepingCapacity: true)
+  }
+
+  /// Inserts `points` into the history and merges the summary of `summarized` (key, step, value
+  /// in logging order) into `metric_summary`; the caller holds the transaction.
+  private func write(
+    summaries summarized: [(key: String, step: Int, value: Double)],
+    points batch: [(key: String, step: Int, value: Double, time: Double)]
+  ) throws {
     guard let insertMetric, let upsertSummary else {
       throw SQLiteError(code: 1, message: "cannot prepare metric statements", sql: nil)
     }
     var summaries: [String: Summary] = [:]
     var order: [String] = []
-    for point in pending {
+    for point in summarized {
       if summaries[point.key] == nil {
         order.append(point.key)
         summaries[point.key] = Summary(goal: Self.goal(of: point.key))
       }
       summaries[point.key]!.add(step: point.step, value: point.value)
     }
-    let batch = pending
-    try registry.database.immediateTransaction {
-      for point in batch {
-        try insertMetric.run([
-          .integer(id), .text(point.key), .integer(Int64(point.step)), .real(point.value), .real(point.time),
-        ])
-      }
-      for key in order {
-        let s = summaries[key]!
-        try upsertSummary.run([
-          .integer(id), .text(key), .text(s.goal), real(s.min), real(s.max), real(s.last),
-          .integer(Int64(s.lastStep)), real(s.best), s.bestStep.map { .integer(Int64($0)) } ?? .null,
-          .integer(Int64(s.count)),
-        ])
-      }
+    for point in batch {
+      try insertMetric.run([
+        .integer(id), .text(point.key), .integer(Int64(point.step)), .real(point.value), .real(point.time),
+      ])
     }
-    pending.removeAll(keepingCapacity: true)
+    for key in order {
+      let s = summaries[key]!
+      try upsertSummary.run([
+        .integer(id), .text(key), .text(s.goal), real(s.min), real(s.max), real(s.last),
+        .integer(Int64(s.lastStep)), real(s.best), s.bestStep.map { .integer(Int64($0)) } ?? .null,
+        .integer(Int64(s.count)),
+      ])
+    }
   }
 
-  /// Records the file under its absolute path, so it resolves from any working directory.
+  /// Records the file under its absolute path, so it resolves from any working directory; a
+  /// resumed run recording the same file again replaces its row.
   func logArtifact(kind: String, path: String) throws {
     let artifact = try ArtifactRecord(kind: kind, file: path)
-    try registry.database.immediateTransaction { try registry.insertArtifact(artifact, run: id) }
+    try registry.database.immediateTransaction {
+      try registry.database.prepare("DELETE FROM artifacts WHERE run_id = ? AND kind = ? AND path = ?")
+        .run([.integer(id), .text(kind), .text(artifact.path)])
+      try registry.insertArtifact(artifact, run: id)
+    }
   }
 
   func finish(_ status: RunStatus) throws {

@@ -9,11 +9,22 @@ public struct SQLiteError: Error, CustomStringConvertible {
   public let message: String
   /// The SQL that failed, when there was one.
   public let sql: String?
+  /// The database file, when known (a full disk names it: `zoo.db: SQLite error 13: database or disk is full`).
+  public var path: String?
+
+  /// An error; `path` is the database file.
+  public init(code: Int32, message: String, sql: String?, path: String? = nil) {
+    self.code = code
+    self.message = message
+    self.sql = sql
+    self.path = path
+  }
 
   /// A one-line description.
   public var description: String {
-    if let sql { return "SQLite error \(code): \(message) (in: \(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)))" }
-    return "SQLite error \(code): \(message)"
+    let file = path.map { "\($0): " } ?? ""
+    if let sql { return file + "SQLite error \(code): \(message) (in: \(sql.trimmingCharacters(in: .whitespacesAndNewlines).prefix(200)))" }
+    return file + "SQLite error \(code): \(message)"
   }
 }
 
@@ -93,7 +104,7 @@ public final class SQLiteDatabase {
     if rc != SQLITE_OK {
       let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errmsg(handle))
       sqlite3_free(error)
-      throw SQLiteError(code: rc, message: message, sql: sql)
+      throw SQLiteError(code: rc, message: message + systemReason(rc), sql: sql, path: path)
     }
   }
 
@@ -125,7 +136,16 @@ public final class SQLiteDatabase {
   public var changes: Int { Int(sqlite3_changes(handle)) }
 
   func error(_ rc: Int32, sql: String?) -> SQLiteError {
-    SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)), sql: sql)
+    SQLiteError(code: rc, message: String(cString: sqlite3_errmsg(handle)) + systemReason(rc), sql: sql, path: path)
+  }
+
+  /// For I/O errors and a full disk, the system's reason (`: No space left on device`), which
+  /// SQLite's own message ("disk I/O error") does not give.
+  private func systemReason(_ rc: Int32) -> String {
+    let primary = rc & 0xff
+    guard primary == SQLITE_IOERR || primary == SQLITE_FULL || primary == SQLITE_CANTOPEN else { return "" }
+    let code = sqlite3_system_errno(handle)
+    return code == 0 ? "" : ": " + String(cString: strerror(code))
   }
 
   /// Runs an arbitrary read query and returns its column names and rows.

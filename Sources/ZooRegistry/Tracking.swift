@@ -79,10 +79,14 @@ public struct RunSpec: Sendable, Equatable {
 public protocol ExperimentTracker: AnyObject {
   /// Records (or updates, by path) a token store.
   func recordDataset(_ dataset: DatasetRecord) throws
+  /// The token store recorded at `path`, nil when there is none.
+  func dataset(atPath path: String) throws -> DatasetRecord?
   /// Starts a new run; throws if a run with this name exists.
   func startRun(_ spec: RunSpec) throws -> any RunTracker
-  /// Reopens an existing run (for `--resume`): sets it back to `running` with this process's pid.
-  func resumeRun(named name: String) throws -> any RunTracker
+  /// Reopens an existing run (for `--resume`): sets it back to `running` with this process's pid,
+  /// and drops the metric points a killed process logged past the checkpoint the run resumes from
+  /// (those after `step`, and all of `redoneKeys`), since the resumed process logs them again.
+  func resumeRun(named name: String, after step: Int, redoing redoneKeys: [String]) throws -> any RunTracker
 }
 
 /// One run's logging handle.
@@ -126,7 +130,10 @@ public final class InMemoryTracker: ExperimentTracker, @unchecked Sendable {
     public func finish(_ status: RunStatus) throws { self.status = status }
     /// Values of `key`, in logging order.
     public func values(_ key: String) -> [Double] { metrics.filter { $0.key == key }.map(\.value) }
-    fileprivate func reopen() { status = .running }
+    fileprivate func reopen(after step: Int, redoing redoneKeys: [String]) {
+      status = .running
+      metrics.removeAll { $0.step > step || redoneKeys.contains($0.key) }
+    }
   }
 
   /// Datasets recorded, by path.
@@ -140,6 +147,9 @@ public final class InMemoryTracker: ExperimentTracker, @unchecked Sendable {
   /// Records the dataset.
   public func recordDataset(_ dataset: DatasetRecord) throws { datasets[dataset.path] = dataset }
 
+  /// The dataset recorded at `path`.
+  public func dataset(atPath path: String) throws -> DatasetRecord? { datasets[path] }
+
   /// Starts a run; a duplicate name is an error, as in the registry.
   public func startRun(_ spec: RunSpec) throws -> any RunTracker {
     guard runs[spec.name] == nil else { throw TrackerError.duplicateRun(spec.name) }
@@ -149,9 +159,9 @@ public final class InMemoryTracker: ExperimentTracker, @unchecked Sendable {
   }
 
   /// Reopens a run.
-  public func resumeRun(named name: String) throws -> any RunTracker {
+  public func resumeRun(named name: String, after step: Int, redoing redoneKeys: [String]) throws -> any RunTracker {
     guard let run = runs[name] else { throw TrackerError.unknownRun(name) }
-    run.reopen()
+    run.reopen(after: step, redoing: redoneKeys)
     return run
   }
 }

@@ -5,6 +5,7 @@ import Foundation
 /// or whole), and scalar/list attributes. Every failure becomes a ``StorageError`` naming the
 /// file; HDF5's own error printing is silenced.
 final class HDF5File {
+  /// The path errors name.
   let path: String
   private(set) var id: hid_t
 
@@ -15,12 +16,13 @@ final class HDF5File {
     self.id = id
   }
 
-  /// Creates (truncating) a file.
-  static func create(_ path: String) throws -> HDF5File {
+  /// Creates (truncating) a file; errors name `reportedPath` (the final path of a temporary file).
+  static func create(_ path: String, reportedAs reportedPath: String? = nil) throws -> HDF5File {
     _ = silenceErrors
     let id = H5Fcreate(path, zh5_f_acc_trunc(), zh5_p_default(), zh5_p_default())
-    guard id >= 0 else { throw StorageError.hdf5(path: path, operation: "creating the file") }
-    return HDF5File(path: path, id: id)
+    let file = HDF5File(path: reportedPath ?? path, id: id)
+    _ = try file.checkID(id, "creating the file")
+    return file
   }
 
   /// Opens an existing file read-only.
@@ -40,18 +42,29 @@ final class HDF5File {
     guard id >= 0 else { return }
     let status = H5Fclose(id)
     id = -1
-    if status < 0 { throw StorageError.hdf5(path: path, operation: "closing the file") }
+    try check(status, "closing the file")
   }
 
   deinit { if id >= 0 { H5Fclose(id) } }
 
   func check(_ status: herr_t, _ operation: @autoclosure () -> String) throws {
-    if status < 0 { throw StorageError.hdf5(path: path, operation: operation()) }
+    if status < 0 { throw failure(operation()) }
+    errno = 0
   }
 
   func checkID(_ id: hid_t, _ operation: @autoclosure () -> String) throws -> hid_t {
-    if id < 0 { throw StorageError.hdf5(path: path, operation: operation()) }
+    if id < 0 { throw failure(operation()) }
+    errno = 0
     return id
+  }
+
+  /// The error of a failed call; a full disk (or another failed system write) is named, since
+  /// HDF5's silenced error stack would otherwise hide it.
+  private func failure(_ operation: String) -> StorageError {
+    let code = errno
+    errno = 0
+    guard [ENOSPC, EDQUOT, EFBIG, EIO].contains(code) else { return .hdf5(path: path, operation: operation) }
+    return .hdf5(path: path, operation: operation + ": " + String(cString: strerror(code)))
   }
 
   // MARK: Datasets
@@ -63,12 +76,15 @@ final class HDF5File {
     defer { H5Sclose(space) }
     let dset = try checkID(
       H5Dcreate2(id, name, fileType, space, zh5_p_default(), zh5_p_default(), zh5_p_default()), "creating /\(name)")
-    defer { H5Dclose(dset) }
+    var closed = false
+    defer { if !closed { H5Dclose(dset) } }
     if !values.isEmpty {
       try values.withUnsafeBytes {
         try check(H5Dwrite(dset, memoryType, zh5_s_all(), zh5_s_all(), zh5_p_default(), $0.baseAddress), "writing /\(name)")
       }
     }
+    closed = true
+    try check(H5Dclose(dset), "writing /\(name)")
   }
 
   /// Number of elements of a 1-D dataset.
@@ -255,8 +271,10 @@ final class HDF5Appender<T> {
   /// Writes what is buffered and closes the dataset (before the file is closed).
   func close() throws {
     try flush()
-    if dataset >= 0 { H5Dclose(dataset) }
+    guard dataset >= 0 else { return }
+    let status = H5Dclose(dataset)
     dataset = -1
+    try file.check(status, "writing /\(name)")
   }
 
   func append(_ values: UnsafeBufferPointer<T>) throws {

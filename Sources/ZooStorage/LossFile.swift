@@ -55,7 +55,7 @@ public enum LossFile {
     try AtomicFile.createParentDirectory(of: path)
     let temporary = AtomicFile.temporaryPath(for: path)
     do {
-      let file = try HDF5File.create(temporary)
+      let file = try HDF5File.create(temporary, reportedAs: path)
       try file.writeDataset("loss", losses, fileType: zh5_t_ieee_f32le(), memoryType: zh5_t_native_float())
       try file.writeDataset("window_starts", windowStarts, fileType: zh5_t_std_u64le(), memoryType: zh5_t_native_uint64())
       try file.setAttribute("format", LossFileMetadata.format)

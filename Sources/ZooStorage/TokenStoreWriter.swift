@@ -25,7 +25,7 @@ public final class TokenStoreWriter {
     self.path = path
     self.vocabulary = vocabulary
     temporaryPath = AtomicFile.temporaryPath(for: path)
-    let file = try HDF5File.create(temporaryPath)
+    let file = try HDF5File.create(temporaryPath, reportedAs: path)
     do {
       tokens = try TokenAppender(file: file, sixteenBit: vocabulary.storesSixteenBitIDs)
     } catch {

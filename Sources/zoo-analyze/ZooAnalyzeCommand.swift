@@ -73,6 +73,7 @@ extension ZooAnalyzeCommand {
         return losses.path
       }
       let progress = Progress(title: "gap", total: nil)
+      AtomicFile.removeStaleTemporaries(in: out, reportAs: "zoo-analyze")
       do {
         // The token store: --tokens, else the store the registry recorded with the loss file's sha256.
         var tokenStore = tokens
@@ -135,6 +136,7 @@ extension ZooAnalyzeCommand {
       let progress = Progress(title: "bigrams", total: nil)
       do {
         try AtomicFile.createParentDirectory(of: out)
+        AtomicFile.removeStaleTemporaries(in: URL(fileURLWithPath: out).deletingLastPathComponent().path, reportAs: "zoo-analyze")
         let header = try BigramsCommand.run(
           stores: train, output: out, budgetBytes: budgetMb << 20, delta: delta, acrossDocuments: !withinDocuments
         ) { done, total in progress.update(done: Double(done), detail: "\(done)/\(total) tokens") }
@@ -183,6 +185,7 @@ extension ZooAnalyzeCommand {
           header: ["mixer", "d_model", "seq_len", "num_kv_pairs", "lr", "accuracy"],
           rows: result.rows.map { row in row.map { $0.double.map { CSVTable.number($0) } ?? $0.shellText } })
         let file = URL(fileURLWithPath: out).appendingPathComponent("mqar.csv").path
+        AtomicFile.removeStaleTemporaries(in: out, reportAs: "zoo-analyze")
         try table.write(to: file)
         print("\(file): \(table.rows.count) runs")
         recordAnalysis(db: db, command: "mqar", arguments: [:], outputs: [file])

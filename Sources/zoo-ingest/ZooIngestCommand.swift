@@ -95,6 +95,7 @@ struct ZooIngestCommand: ParsableCommand {
       ingester.progressOnTerminal = false
       importer.progressOnTerminal = false
     }
+    AtomicFile.removeStaleTemporaries(in: out, reportAs: "zoo-ingest")
     var results: [ShardResult] = []
     for shard in shards {
       if Interrupt.requested { break }

@@ -240,6 +240,7 @@ extension ZooRunsCommand {
       try reportingErrors {
         let registry = try registry.open()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        AtomicFile.removeStaleTemporaries(in: directory, reportAs: "zoo-runs")
         let tables = try registry.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         for row in tables.rows {
           let table = row[0].shellText

@@ -43,7 +43,7 @@ struct LMCommand: ParsableCommand {
   @Option(name: .customLong("checkpoint-every"), help: "Steps between checkpoints.") var checkpointEvery = 100
   @Option(name: .customLong("log-every"), help: "Steps between progress lines.") var logEvery = 10
   @Option(help: "Run name (unique in the registry).") var name: String?
-  @Option(help: "Continue the killed or interrupted run NAME from its last checkpoint (other flags are ignored).")
+  @Option(help: "Continue the killed or interrupted run NAME from its last checkpoint, or from step 0 when it has none (other flags are ignored).")
   var resume: String?
   @Option(name: .customLong("runs-dir"), help: "Directory for run files.") var runsDir = "runs"
   @Option(help: "Registry file (default: $ZOO_DB or ./zoo.db).") var db: String?
@@ -68,12 +68,18 @@ struct LMCommand: ParsableCommand {
       let directory = URL(fileURLWithPath: runsDir).appendingPathComponent(runName).path
       var config: LMTrainingConfig
       if resume != nil {
-        guard try registry.run(named: runName) != nil else { throw TrackerError.unknownRun(runName) }
+        guard let record = try registry.run(named: runName) else { throw TrackerError.unknownRun(runName) }
         let checkpoint = directory + "/checkpoint.bin"
-        guard FileManager.default.fileExists(atPath: checkpoint) else {
-          throw TrainError.invalid("run '\(runName)' has no checkpoint at \(checkpoint); nothing to resume")
+        if FileManager.default.fileExists(atPath: checkpoint) {
+          config = try Checkpoint.load(path: checkpoint).config
+        } else {
+          // Killed before its first checkpoint: start again from step 0 with the recorded config
+          // (initialization and data order depend only on the seed, so the bits are the same).
+          guard record.kind == RunKind.lm.rawValue,
+            let recorded = try? JSONDecoder().decode(LMTrainingConfig.self, from: Data(record.config.utf8))
+          else { throw TrainError.invalid("run '\(runName)' has no checkpoint at \(checkpoint); nothing to resume") }
+          config = recorded
         }
-        config = try Checkpoint.load(path: checkpoint).config
       } else {
         config = LMTrainingConfig(
           model: architecture.modelConfig(

@@ -39,6 +39,8 @@ struct SweepCommand: ParsableCommand {
       }
       let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
       let progress = Progress(title: sweep.name, total: Double(pending.count), logInterval: 0)
+      let logs = URL(fileURLWithPath: dbPath).deletingLastPathComponent().appendingPathComponent("sweep-logs")
+      AtomicFile.removeStaleTemporaries(in: logs.path, reportAs: "zoo-train")
       var running: [(Process, String)] = []
       var queue = order[...]
       var done = 0
@@ -56,7 +58,7 @@ struct SweepCommand: ParsableCommand {
           process.executableURL = URL(fileURLWithPath: executable)
           process.arguments =
             sweep.arguments(point) + ["--threads", "1", "--name", name, "--replace-unfinished", "--db", dbPath, "--plain"]
-          let log = URL(fileURLWithPath: dbPath).deletingLastPathComponent().appendingPathComponent("sweep-logs/\(name).log")
+          let log = logs.appendingPathComponent("\(name).log")
           try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
           _ = FileManager.default.createFile(atPath: log.path, contents: nil)
           let handle = try FileHandle(forWritingTo: log)

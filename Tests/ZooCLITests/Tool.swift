@@ -57,6 +57,38 @@ enum Tool {
       stderr: String(decoding: errData.value ?? Data(), as: UTF8.self))
   }
 
+  /// Starts `name` like ``run(_:_:in:environment:)`` (output discarded) and sends it SIGKILL after
+  /// `seconds`; returns true when the kill found it still running.
+  static func runKilled(
+    _ name: String, _ arguments: [String], in directory: String, environment: [String: String] = [:], after seconds: Double
+  ) throws -> Bool {
+    let process = Process()
+    process.executableURL = productsDirectory.appendingPathComponent(name)
+    process.arguments = arguments
+    process.currentDirectoryURL = URL(fileURLWithPath: directory)
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    process.environment = env
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning && Date() < deadline { usleep(2_000) }
+    let killed = process.isRunning && kill(process.processIdentifier, SIGKILL) == 0
+    process.waitUntilExit()
+    return killed && process.terminationReason == .uncaughtSignal
+  }
+
+  /// Runs `name` and returns its output with the wall-clock seconds it took.
+  static func timed(_ name: String, _ arguments: [String], in directory: String, environment: [String: String] = [:]) throws
+    -> (output: Output, seconds: Double)
+  {
+    let start = Date()
+    let output = try run(name, arguments, in: directory, environment: environment)
+    return (output, Date().timeIntervalSince(start))
+  }
+
   /// True when `python3 -c "import <module>"` succeeds.
   static func pythonHas(_ module: String) -> Bool {
     let process = Process()

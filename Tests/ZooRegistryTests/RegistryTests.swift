@@ -116,6 +116,27 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     #expect(try registry.metrics(ofRun: "r").map(\.step) == [0, 1])
   }
 
+  /// A process killed past its last checkpoint (step 2) logged steps 3 and 4 and an end-of-run
+  /// key; resuming from step 2 drops those points and recomputes the summaries without them.
+  @Test func resumeDropsPointsPastTheCheckpoint() throws {
+    let path = try temporaryRegistryPath()
+    let registry = try Registry(path: path)
+    let run = try registry.startRun(spec("r"))
+    for (step, value) in [(1, 5.0), (2, 4.0), (3, 1.0), (4, 0.5)] { run.logMetric("train/loss", step: step, value: value) }
+    run.logMetric("eval/loss", step: 4, value: 0.7)
+    try run.flush()
+    let resumed = try registry.resumeRun(named: "r", after: 2, redoing: ["eval/loss"])
+    #expect(try registry.metrics(ofRun: "r").map(\.step) == [1, 2])
+    let summary = try #require(try registry.summaries(ofRun: "r").first)
+    #expect(try registry.summaries(ofRun: "r").count == 1)
+    #expect(summary.key == "train/loss" && summary.count == 2 && summary.min == 4 && summary.last == 4 && summary.lastStep == 2)
+    #expect(summary.best == 4 && summary.bestStep == 2 && summary.max == 5)
+    resumed.logMetric("train/loss", step: 3, value: 3)
+    try resumed.finish(.finished)
+    let after = try #require(try registry.summaries(ofRun: "r").first)
+    #expect(after.count == 3 && after.min == 3 && after.last == 3 && after.lastStep == 3)
+  }
+
   @Test func datasetsUpsertByPathAndArtifactsAreHashed() throws {
     let path = try temporaryRegistryPath()
     let registry = try Registry(path: path)

@@ -23,7 +23,9 @@ public enum Checkpoint {
   public static func save(path: String, config: LMTrainingConfig, step: Int, model: LanguageModel, optimizer: AdamW) throws {
     let header = Header(
       config: config, step: step, parameters: model.parameters.map(\.name), counts: model.parameters.map(\.tensor.count))
-    let json = try JSONEncoder().encode(header)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]  // the same bytes for the same state, in any process
+    let json = try encoder.encode(header)
     var data = Data(magic)
     withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
     data.append(json)

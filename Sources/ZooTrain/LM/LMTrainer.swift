@@ -29,7 +29,8 @@ public struct LMTrainer {
   /// `runs/<name>`: checkpoint and losses.
   public var runDirectory: String
   public var tracker: (any ExperimentTracker)?
-  /// Continue from the checkpoint in `runDirectory` (the registry run must exist).
+  /// Continue the registry run (which must exist), from the checkpoint in `runDirectory` when
+  /// there is one, else from step 0.
   public var resume = false
   /// nil: bar on a terminal, log lines otherwise; false: log lines always; true: bar always.
   public var progressOnTerminal: Bool? = nil
@@ -43,6 +44,9 @@ public struct LMTrainer {
     self.tracker = tracker
   }
 
+  /// Metrics logged once, after training: a resumed run logs them again.
+  static let endOfRunKeys = ["eval/loss", "eval/unigram_loss", "train/unigram_entropy"]
+
   public var checkpointPath: String { runDirectory + "/checkpoint.bin" }
   public var lossesPath: String { runDirectory + "/losses.h5" }
 
@@ -55,7 +59,7 @@ public struct LMTrainer {
     let optimizer = AdamW(
       sizes: parameters.map(\.count), learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
     var startStep = 0
-    if resume {
+    if resume, FileManager.default.fileExists(atPath: checkpointPath) {
       let loaded = try Checkpoint.load(path: checkpointPath)
       guard loaded.config == config else { throw TrainError.invalid("\(checkpointPath) was written with another config") }
       for (p, values) in zip(parameters, loaded.values) { _ = p.value.update(fromContentsOf: values) }
@@ -63,8 +67,9 @@ public struct LMTrainer {
       startStep = loaded.step
     }
     try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+    AtomicFile.removeStaleTemporaries(in: runDirectory, reportAs: "zoo-train")
     let run: (any RunTracker)? =
-      if resume { try tracker?.resumeRun(named: name) } else {
+      if resume { try tracker?.resumeRun(named: name, after: startStep, redoing: Self.endOfRunKeys) } else {
         try tracker?.startRun(RunSpec(name: name, kind: .lm, mixer: config.model.mixer, configJSON: config.json, params: config.params))
       }
     do {
@@ -137,6 +142,8 @@ public struct LMTrainer {
         stepsSinceLog = 0
       }
       if step % config.checkpointEvery == 0 || step == config.steps {
+        // History first: a run resumed from this checkpoint keeps every point up to its step.
+        try run?.flush()
         try Checkpoint.save(path: checkpointPath, config: config, step: step, model: model, optimizer: optimizer)
       }
     }

@@ -1,16 +1,17 @@
 import Foundation
 
 /// Who is running: host name, pid and the pid's start time, so the registry can tell whether the
-/// process that owns a `running` run is still alive (and is the same process, not a reused pid).
-enum ProcessIdentity {
+/// process that owns a `running` run is still alive (and is the same process, not a reused pid),
+/// and ``AtomicFile`` whether a temporary file's writer is.
+public enum ProcessIdentity {
   /// This machine's host name.
-  static var host: String { ProcessInfo.processInfo.hostName }
+  public static var host: String { ProcessInfo.processInfo.hostName }
 
   /// This process's id.
-  static var pid: Int32 { getpid() }
+  public static var pid: Int32 { getpid() }
 
   /// Start time of `pid` in clock ticks since boot (field 22 of `/proc/PID/stat`), nil where unknown.
-  static func startTime(of pid: Int32) -> Int64? {
+  public static func startTime(of pid: Int32) -> Int64? {
     guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
       let close = stat.lastIndex(of: ")")
     else { return nil }
@@ -21,7 +22,7 @@ enum ProcessIdentity {
   }
 
   /// True when the process `pid`, started at `startTime`, still runs on this machine.
-  static func isAlive(pid: Int32, startTime: Int64?) -> Bool {
+  public static func isAlive(pid: Int32, startTime: Int64?) -> Bool {
     if let now = Self.startTime(of: pid) {
       if let startTime { return now == startTime }
       return true
@@ -31,7 +32,7 @@ enum ProcessIdentity {
   }
 
   /// The git commit of the working directory, nil outside a repository.
-  static func gitCommit() -> String? {
+  public static func gitCommit() -> String? {
     if let env = ProcessInfo.processInfo.environment["ZOO_GIT_COMMIT"], !env.isEmpty { return env }
     var directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
     for _ in 0..<32 {
