@@ -63,7 +63,7 @@ public struct MegatronImporter {
     // computed on another thread alongside the import.
     let outputExists = FileManager.default.fileExists(atPath: result.output)
     let digest = BackgroundDigest(dataset, background: !outputExists)
-    if outputExists, let existing = try? TokenStore(path: result.output), existing.vocabulary == vocabulary,
+    if outputExists, let existing = try? TokenStore(path: result.output), existing.vocabulary.sameTokens(as: vocabulary),
       existing.metadata.sourceSHA256 == digest.value()
     {
       result.status = .upToDate

@@ -68,7 +68,7 @@ public struct ShardIngester {
     let outputExists = FileManager.default.fileExists(atPath: result.output)
     let sourceDigest = SourceDigest(shard: result.shard, background: threads > 1 && !outputExists)
     if outputExists, let existing = try? TokenStore(path: result.output),
-      existing.vocabulary == vocabulary, existing.metadata.sourceSHA256 == (try sourceDigest.value())
+      existing.vocabulary.sameTokens(as: vocabulary), existing.metadata.sourceSHA256 == (try sourceDigest.value())
     {
       result.status = .upToDate
       result.documents = existing.documentCount

@@ -155,7 +155,7 @@ import ZooSupport
   /// Every dataset and attribute of a token store but `created_at`.
   struct StoreContents: Equatable {
     var metadata: TokenStoreMetadata
-    var tokens: [UInt16]
+    var tokens: [UInt32]
     var offsets: [UInt64]
     var subsets: [UInt8]
   }
