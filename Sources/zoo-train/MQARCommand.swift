@@ -18,7 +18,8 @@ struct MQARCommand: ParsableCommand {
       (seq-len, kv-pairs) tasks and accuracy is also logged per task.
 
       Example (Zoology's basic configuration):
-        zoo-train mqar --mixer attention --d-model 64 --seq-len 64 --kv-pairs 4 --vocab 256 --lr 1e-3 --epochs 16
+        zoo-train mqar --mixer attention --d-model 64 --seq-len 64 --kv-pairs 4 \\
+          --vocab 256 --lr 1e-3 --epochs 16
       """)
 
   @OptionGroup(title: "Mixer") var architecture: MixerOptions
