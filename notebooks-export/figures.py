@@ -6,7 +6,7 @@
 # Reads gap.csv, ar_by_frequency.csv, ar_by_distance.csv and mqar.csv from CSV_DIR (a figure whose
 # CSV is missing is skipped) and writes PNGs with matplotlib's Agg backend (no display needed):
 #   ar_vs_other.png      perplexity on AR hits vs other tokens, per run (Zoology Table 1 as bars)
-#   ar_by_frequency.png  AR-hit perplexity by training frequency of the bigram (PAPER.md §4)
+#   ar_by_frequency.png  AR-hit perplexity by training frequency of the bigram (docs/ANALYSIS.md, "Buckets")
 #   ar_by_distance.png   AR-hit perplexity by recall distance (tokens between the occurrences)
 #   mqar_accuracy.png    MQAR accuracy vs d_model, one panel per sequence length (Zoology Fig. 2)
 # No number is computed here that zoo-analyze did not write, except the max over learning rates.

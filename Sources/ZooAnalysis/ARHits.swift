@@ -1,4 +1,4 @@
-/// What the AR-hit search may look back over (PAPER.md §1.2).
+/// What the AR-hit search may look back over (docs/ANALYSIS.md, "AR hits").
 public enum ARContext: String, Sendable, CaseIterable {
   /// The whole evaluation window, crossing document boundaries (the paper's default).
   case window
@@ -7,7 +7,7 @@ public enum ARContext: String, Sendable, CaseIterable {
   case document
 }
 
-/// Marks associative-recall hits in one window at a time, in one pass (PAPER.md §1.2):
+/// Marks associative-recall hits in one window at a time, in one pass (docs/ANALYSIS.md, "AR hits"):
 /// token `x[t]` (`t ≥ 2` inside the window) is a hit when the bigram `(x[t-1], x[t])` occurred
 /// at `(x[j-1], x[j])` for some `1 ≤ j < t` of the same window (or document, with
 /// ``ARContext/document``). The window's first token is never predicted and never a hit.

@@ -1,7 +1,7 @@
 /// Half-open value buckets `[edges[i], edges[i+1])`, the last one open-ended (`[edges.last, ∞)`).
 ///
-/// Used for the bigram training-frequency strata (powers of ten: `[0,1) [1,10) … [10⁶,∞)`, PAPER.md §4)
-/// and the recall-distance strata (powers of two: `[0,1) [1,2) [2,4) …`).
+/// Used for the bigram training-frequency strata (powers of ten: `[0,1) [1,10) … [10⁶,∞)`) and the
+/// recall-distance strata (powers of two: `[0,1) [1,2) [2,4) …`); docs/ANALYSIS.md, "Buckets".
 public struct Buckets: Sendable, Equatable {
   /// Lower edges, strictly increasing; `edges[0]` is the smallest value bucketed.
   public let edges: [UInt64]
@@ -13,7 +13,8 @@ public struct Buckets: Sendable, Equatable {
     self.edges = edges
   }
 
-  /// `[0,1) [1,10) [10,100) … [10^maxExponent, ∞)`: the bigram-frequency buckets of PAPER.md §4.
+  /// `[0,1) [1,10) [10,100) … [10^maxExponent, ∞)`: the bigram-frequency buckets
+  /// (docs/ANALYSIS.md, "Buckets").
   public static func powersOfTen(maxExponent: Int = 6) -> Buckets {
     var edges: [UInt64] = [0, 1]
     var edge: UInt64 = 1

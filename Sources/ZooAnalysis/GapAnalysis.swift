@@ -9,7 +9,7 @@ public struct GapAnalysisOptions: Sendable {
   /// About how many tokens are read per step (whole windows, so a step may hold more).
   public var chunkTokens: Int
 
-  /// Options; the defaults follow PAPER.md §1.2 and §4.
+  /// Options; the defaults follow docs/ANALYSIS.md, "AR hits" and "Buckets".
   public init(
     context: ARContext = .window, bigrams: BigramCounts? = nil,
     frequencyBuckets: Buckets = .powersOfTen(), chunkTokens: Int = 1 << 20

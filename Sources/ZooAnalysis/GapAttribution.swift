@@ -1,6 +1,6 @@
 import Foundation
 
-/// Mean cross-entropy (log perplexity, nats) of one model on the three slices of PAPER.md §1.3.
+/// Mean cross-entropy (log perplexity, nats) of one model on the three slices of docs/ANALYSIS.md, "Slices".
 public struct SliceCrossEntropy: Sendable, Equatable {
   /// Over all predicted tokens.
   public var all: Double
@@ -22,12 +22,12 @@ public struct SliceCrossEntropy: Sendable, Equatable {
   }
 
   /// The AR share `f_AR` that makes `all = f·ar + (1−f)·other` hold: `(other − all)/(other − ar)`.
-  /// Useful to check a published row (PAPER.md §2.3).
+  /// Useful to check a published row (docs/ANALYSIS.md, "Worked check: the paper's 355M rows").
   public var impliedARShare: Double { (other - all) / (other - ar) }
 }
 
 /// The perplexity gap between a model and the baseline over the same tokens, split into the part
-/// on AR hits and the part on other tokens (PAPER.md §2.2):
+/// on AR hits and the part on other tokens (docs/ANALYSIS.md, "Gap attribution"):
 ///
 /// ```
 /// gap        = CE_m − CE_a                       (all tokens)

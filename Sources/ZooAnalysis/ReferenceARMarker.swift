@@ -1,6 +1,6 @@
-/// The brute-force O(L²) AR-hit marker, written straight from PAPER.md §1.2: for each token, scan
-/// back for the most recent equal bigram inside its window (or document). The reference that
-/// ``ARMarker`` is tested and benchmarked against.
+/// The brute-force O(L²) AR-hit marker, written straight from the definition (docs/ANALYSIS.md,
+/// "AR hits"): for each token, scan back for the most recent equal bigram inside its window (or
+/// document). The reference that ``ARMarker`` is tested and benchmarked against.
 public enum ReferenceARMarker {
   /// Recall codes (`0` = not a hit, else distance + 1) of `tokens` split into windows starting at
   /// `windowStarts` (first 0, increasing).

@@ -19,7 +19,7 @@ public protocol TokenSource {
   func documentSubsets() throws -> [UInt8]
 }
 
-/// What a loss file says about the tokens it scores (its attributes, DESIGN.md).
+/// What a loss file says about the tokens it scores (its attributes, docs/FORMATS.md, "Per-token losses").
 public struct LossSourceInfo: Sendable, Equatable {
   /// The loss file path, for messages.
   public var path: String

@@ -1,6 +1,6 @@
-/// The strata of a predicted token (STYLE.md §4.7: every row carries its strata, and tables are
-/// group-bys over them): its Pile subset, whether it is an AR hit, and for a hit the bucket of its
-/// recall distance and the bucket of its bigram's training frequency.
+/// The strata of a predicted token (docs/ANALYSIS.md, "Strata": every row carries its strata, and
+/// tables are group-bys over them): its Pile subset, whether it is an AR hit, and for a hit the
+/// bucket of its recall distance and the bucket of its bigram's training frequency.
 public struct Stratum: Sendable, Equatable {
   /// Index into ``StrataLayout/subsets``.
   public var subset: Int

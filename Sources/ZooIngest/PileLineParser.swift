@@ -25,7 +25,7 @@ public enum ParsedLine: Equatable, Sendable {
 
 /// Extracts `text` and `meta.pile_set_name` from one Pile JSON line.
 ///
-/// A hand-written scanner (SWIFT-NOTES §5: ~5× `JSONDecoder`): it validates the whole line as
+/// A hand-written scanner (docs/FORMATS.md, "Implementation notes": ~5× `JSONDecoder`): it validates the whole line as
 /// UTF-8 and as one JSON object, decodes only the two strings it needs, and skips every other
 /// value. Escapes: `\" \\ \/ \b \f \n \r \t \uXXXX`, surrogate pairs joined, a lone surrogate
 /// decoded as U+FFFD (what tiktoken does with such a Python string). Raw UTF-8 and

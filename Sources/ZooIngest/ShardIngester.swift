@@ -4,7 +4,7 @@ import ZooStorage
 import ZooSupport
 import ZooTokenizer
 
-/// Turns Pile shards (`.jsonl.zst`) into token stores, one store per shard (DESIGN.md).
+/// Turns Pile shards (`.jsonl.zst`) into token stores, one store per shard (docs/FORMATS.md, "Token store").
 ///
 /// Per shard: hash the source, skip it if its store exists with the same `source_sha256`,
 /// stream-decompress, parse lines (bad lines are skipped and counted by reason), tokenize

@@ -2,7 +2,7 @@ import Foundation
 import ZooSupport
 import ZooTensor
 
-/// Zoology's language model skeleton (PAPER.md): token embeddings plus learned positions,
+/// Zoology's language model skeleton (docs/MODELS.md, "Model skeleton"): token embeddings plus learned positions,
 /// pre-norm blocks (`residual += mixer(LN(residual))`, then the MLP on `LN(residual)`), a final
 /// residual add and LayerNorm, and a head tied to the token embedding.
 ///

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The model skeleton's settings (Zoology's `ModelConfig`, PAPER.md): width, depth, vocabulary,
+/// The model skeleton's settings (Zoology's `ModelConfig`, docs/MODELS.md): width, depth, vocabulary,
 /// learned positions, the sequence mixer by name and its options, and the MLP width.
 public struct ModelConfig: Codable, Equatable, Sendable {
   /// Sequence mixer name (see ``MixerRegistry``), or a comma-separated list with one per layer,

@@ -44,7 +44,7 @@ public protocol SequenceMixer: AnyObject {
   /// The forward pass, recording backward steps on `tape`.
   func forward(_ x: Tensor, tape: Tape) -> Tensor
   /// Elements of state a recurrent (generating) implementation carries per sequence after
-  /// `length` tokens (PAPER.md §5.3; ×4 for bytes in fp32): what the mixer can remember.
+  /// `length` tokens (docs/MODELS.md, "State sizes"; ×4 for bytes in fp32): what the mixer can remember.
   func stateSize(length: Int) -> Int
 }
 

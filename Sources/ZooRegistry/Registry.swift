@@ -45,7 +45,7 @@ public struct ArtifactRecord: Sendable, Equatable {
   public var bytes: Int
 }
 
-/// The SQLite experiment registry (DESIGN.md, "Registry"): datasets, runs, params, metrics with full
+/// The SQLite experiment registry (docs/FORMATS.md, "Registry"): datasets, runs, params, metrics with full
 /// history, metric summaries and artifacts, in one WAL-mode file shared safely by several processes.
 /// Opening it applies missing migrations and marks runs whose process died as `killed`.
 public final class Registry: ExperimentTracker, @unchecked Sendable {

@@ -1,4 +1,4 @@
-/// The registry's schema as numbered migrations (DESIGN.md, "Registry"). Each is applied once,
+/// The registry's schema as numbered migrations (docs/FORMATS.md, "Registry"). Each is applied once,
 /// inside `BEGIN IMMEDIATE`, and recorded in `zoo_migrations`; never edit one that has shipped,
 /// add a new one.
 enum RegistrySchema {

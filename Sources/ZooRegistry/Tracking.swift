@@ -16,7 +16,7 @@ public enum RunStatus: String, Codable, Sendable, CaseIterable {
   case killed
 }
 
-/// One token store written by `zoo-ingest` (DESIGN.md, "Token store").
+/// One token store written by `zoo-ingest` (docs/FORMATS.md, "Token store").
 public struct DatasetRecord: Sendable, Equatable {
   /// Path of the `.h5` store.
   public var path: String

@@ -236,7 +236,7 @@ final class HDF5File {
 }
 
 /// An extendible, chunked 1-D dataset appended through a Swift buffer of whole chunks
-/// (SWIFT-NOTES §1: small appends into a chunked dataset are slow otherwise).
+/// (docs/FORMATS.md, "Implementation notes": small appends into a chunked dataset are slow otherwise).
 final class HDF5Appender<T> {
   private let file: HDF5File
   private let name: String

@@ -2,7 +2,7 @@ import CHDF5
 import Foundation
 import ZooSupport
 
-/// The attributes of a per-token loss file (DESIGN.md, "Per-token losses").
+/// The attributes of a per-token loss file (docs/FORMATS.md, "Per-token losses").
 public struct LossFileMetadata: Sendable, Equatable {
   /// File name of the token store the losses are about.
   public var tokenStore: String

@@ -1,4 +1,4 @@
-/// The root attributes of a token store (DESIGN.md, "Token store").
+/// The root attributes of a token store (docs/FORMATS.md, "Token store").
 public struct TokenStoreMetadata: Sendable, Equatable {
   /// Tokenizer, vocabulary size and end-of-text id of the ids.
   public var vocabulary: TokenStoreVocabulary

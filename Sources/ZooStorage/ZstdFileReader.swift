@@ -3,7 +3,7 @@ import Foundation
 
 /// Streams the decompressed bytes of a zstd file (one or more frames, with or without content
 /// size and checksum) through fixed buffers: memory stays bounded whatever the file size
-/// (SWIFT-NOTES §2; the window is capped by `windowLogMax`, 128 MiB at the default 27).
+/// (docs/FORMATS.md, "Implementation notes"; the window is capped by `windowLogMax`, 128 MiB at the default 27).
 public final class ZstdFileReader {
   /// The file being read.
   public let path: String

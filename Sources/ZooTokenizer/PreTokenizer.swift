@@ -1,4 +1,4 @@
-/// GPT-2's pre-tokenizer split, as a hand-written scanner over UTF-8 (SWIFT-NOTES §6).
+/// GPT-2's pre-tokenizer split, as a hand-written scanner over UTF-8 (docs/FORMATS.md, "Implementation notes").
 ///
 /// It reproduces the regex of GPT-2's `encoder.py` (and tiktoken's `gpt2`):
 /// `'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+`, matched on
@@ -12,7 +12,7 @@
 ///    its last scalar (so `"  word"` → `" "`, `" word"`), unless it is a single scalar.
 ///
 /// About 100× faster than Swift `Regex` and 20× faster than fancy-regex with the same
-/// pattern (SWIFT-NOTES §6); `zoo-bench tokenize` reports its MB/s.
+/// pattern (docs/FORMATS.md, "Implementation notes"); `zoo-bench tokenize` reports its MB/s.
 public enum PreTokenizer {
   /// Scalar classes of the pattern.
   enum Class: UInt8 {

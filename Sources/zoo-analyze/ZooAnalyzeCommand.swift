@@ -11,11 +11,14 @@ struct ZooAnalyzeCommand: ParsableCommand {
     commandName: "zoo-analyze",
     abstract: "Explain the perplexity gap between mixers by associative-recall (AR) hits (Zoology §3).",
     discussion: """
+      The CSVs (RFC 4180, written atomically; columns in docs/FORMATS.md) are what \
+      notebooks-export/figures.py plots; the definitions are in docs/ANALYSIS.md.
+
       Typical session:
         zoo-analyze bigrams --train tokens/00.h5 --out analysis/bigrams.bin
-        zoo-analyze gap --runs attn,hyena --bigrams analysis/bigrams.bin --out analysis
+        zoo-analyze gap --runs attn,hyena --bigrams analysis/bigrams.bin \\
+          --out analysis
         zoo-analyze mqar --out analysis
-      CSVs (RFC 4180, written atomically) are what notebooks-export/figures.py plots.
       """,
     subcommands: [Gap.self, Bigrams.self, MQAR.self])
 }
@@ -42,9 +45,9 @@ extension ZooAnalyzeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Per-run perplexity on AR hits vs other tokens, and the share of the gap AR hits explain.",
       discussion: """
-        Each run is a registry run name (its 'losses' artifact is used) or a losses.h5 path. All runs
-        must score the same token range in the same windows. Token x_i is an AR hit when the bigram
-        (x_{i-1}, x_i) occurred earlier in its window (or document, with --context document).
+        Each run is a registry run name (its 'losses' artifact is used) or a losses.h5 path. All runs \
+        must score the same token range in the same windows. Token x_i is an AR hit when the bigram \
+        (x_{i-1}, x_i) occurred earlier in its window (or document, with --context document). \
         Writes gap.csv, ar_by_distance.csv, by_subset.csv and, with --bigrams, ar_by_frequency.csv.
         """)
 
@@ -112,8 +115,8 @@ extension ZooAnalyzeCommand {
     static let configuration = CommandConfiguration(
       abstract: "Count bigram frequencies over training token stores, within a memory budget.",
       discussion: """
-        Exact counts when the table fits --budget-mb; otherwise a count-min sketch whose estimates
-        exceed the true count by at most epsilon * N with probability 1 - delta (both written to the
+        Exact counts when the table fits --budget-mb; otherwise a count-min sketch whose estimates \
+        exceed the true count by at most epsilon·N with probability 1−delta (both written to the \
         file's header and printed). Streams the stores chunk by chunk.
         """)
 

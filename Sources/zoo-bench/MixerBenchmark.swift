@@ -16,7 +16,8 @@ struct MixerBenchmark: ParsableCommand {
       shapes and threads, and each of those rows gets PyTorch's tokens/s and Zoo's ratio to it.
 
       Example:
-        .build/release/zoo-bench mixers --d-model 128 --lengths 256,1024,4096 --threads 2 --torch
+        .build/release/zoo-bench mixers --d-model 128 --lengths 256,1024,4096 \\
+          --threads 2 --torch
       """)
 
   @Option(help: "Mixers, comma-separated.") var mixers = MixerRegistry.names.joined(separator: ",")

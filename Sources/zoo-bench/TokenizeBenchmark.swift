@@ -24,7 +24,8 @@ struct TokenizeBenchmark: ParsableCommand {
 
       Examples:
         zoo-bench tokenize ../shared/data/pile-mini/*.jsonl.zst
-        zoo-bench tokenize --tokenizer gpt-neox-20b ../shared/data/pile-mini/*.jsonl.zst
+        zoo-bench tokenize --tokenizer gpt-neox-20b \\
+          ../shared/data/pile-mini/*.jsonl.zst
       """)
 
   @Option(help: "gpt2, gpt-neox-20b, or the path of a byte-level BPE tokenizer.json.")

@@ -13,7 +13,8 @@ struct TrainBenchmark: ParsableCommand {
     abstract: "Training tokens/s (fwd+bwd+AdamW), ours vs PyTorch eager, and peak memory.",
     discussion: """
       Example (release build):
-        .build/release/zoo-bench train --mixer attention --d-model 128 --layers 2 --seq-len 256 --batch 32 --threads 2
+        .build/release/zoo-bench train --mixer attention --d-model 128 --layers 2 \\
+          --seq-len 256 --batch 32 --threads 2
       """)
 
   @Option(help: "Mixer.") var mixer = "attention"

@@ -10,8 +10,8 @@ struct ZooRunsCommand: ParsableCommand {
     commandName: "zoo-runs",
     abstract: "Inspect the experiment registry: runs, params, metrics, artifacts, SQL queries.",
     discussion: """
-      The registry is one SQLite file (--db, else $ZOO_DB, else ./zoo.db). Runs whose process died
-      are marked 'killed' when the registry is opened. Tables print aligned on a terminal; --csv
+      The registry is one SQLite file (--db, else $ZOO_DB, else ./zoo.db). Runs whose process died \
+      are marked 'killed' when the registry is opened. Tables print aligned on a terminal; --csv \
       gives RFC 4180 CSV for scripts.
 
       Examples:
@@ -54,6 +54,14 @@ func emit(header: [String], rows: [[String]], csv: Bool) {
 
 /// A metric value for display ("nan" for NaN/NULL).
 func show(_ v: Double?) -> String { v.map { CSVTable.number($0, digits: 6) } ?? "nan" }
+
+/// `json` indented, keys sorted; as it is when it does not parse.
+func prettyJSON(_ json: String) -> String {
+  guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
+    let data = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+  else { return json }
+  return String(decoding: data, as: UTF8.self)
+}
 
 /// Runs `body`, turning registry and SQLite errors into one line on stderr and exit status 1.
 func reportingErrors(_ body: () throws -> Void) throws {
@@ -107,9 +115,11 @@ extension ZooRunsCommand {
         for (k, v) in [
           ("name", run.name), ("kind", run.kind), ("mixer", run.mixer), ("status", run.status.rawValue),
           ("started_at", run.startedAt), ("ended_at", run.endedAt ?? ""), ("host", run.host),
-          ("pid", run.pid.map(String.init) ?? ""), ("git_commit", run.gitCommit ?? ""), ("config", run.config),
+          ("pid", run.pid.map(String.init) ?? ""), ("git_commit", run.gitCommit ?? ""),
         ] { fields.append([k, v]) }
         print(fields.render())
+        // Below the table, so a long config does not widen its value column.
+        print("config:\n\(prettyJSON(run.config))\n")
         var params = TextTable(header: ["param", "value"])
         for p in try registry.params(ofRun: name) { params.append([p.key, p.value]) }
         print(params.render())

@@ -19,8 +19,9 @@ struct LMCommand: ParsableCommand {
       0.1·lr, gradient norm clipped at 1.
 
       Example:
-        zoo-train lm --data tokens/00.h5 tokens/01.h5 --mixer attention --d-model 128 --layers 2 \\
-          --seq-len 256 --batch 16 --steps 300 --lr 1e-3 --name attn-d128
+        zoo-train lm --data tokens/00.h5 tokens/01.h5 --mixer attention \\
+          --d-model 128 --layers 2 --seq-len 256 --batch 16 --steps 300 \\
+          --lr 1e-3 --name attn-d128
         zoo-train lm --resume attn-d128
       """)
 

@@ -12,13 +12,14 @@ struct MQARCommand: ParsableCommand {
     abstract: "Train on multi-query associative recall (Zoology's synthetic task); report query accuracy.",
     discussion: """
       Keys come from the lower half of the vocabulary and values from the upper half; queries repeat \
-      keys at power-law distances; only the values after queries are labeled (PAPER.md). Batches in \
+      keys at power-law distances; only the values after queries are labeled (docs/MODELS.md). Batches in \
       fixed order, AdamW with cosine decay over epochs, accuracy and loss on the test set after \
       every epoch, early stop at --target-accuracy. With --test-tasks the test set mixes several \
       (seq-len, kv-pairs) tasks and accuracy is also logged per task.
 
       Example (Zoology's basic configuration):
-        zoo-train mqar --mixer attention --d-model 64 --seq-len 64 --kv-pairs 4 --vocab 256 --lr 1e-3 --epochs 16
+        zoo-train mqar --mixer attention --d-model 64 --seq-len 64 --kv-pairs 4 \\
+          --vocab 256 --lr 1e-3 --epochs 16
       """)
 
   @OptionGroup(title: "Mixer") var architecture: MixerOptions

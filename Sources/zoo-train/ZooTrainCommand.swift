@@ -11,8 +11,8 @@ struct ZooTrainCommand: ParsableCommand {
     commandName: "zoo-train",
     abstract: "Train small language models on CPU with Zoology's sequence mixers.",
     discussion: """
-      Every run is recorded in the registry (--db, $ZOO_DB, default ./zoo.db); its files go to
-      <runs-dir>/<name>/ (checkpoint.bin, losses.h5). Ctrl-C saves a checkpoint and marks the run
+      Every run is recorded in the registry (--db, $ZOO_DB, default ./zoo.db); its files go to \
+      <runs-dir>/<name>/ (checkpoint.bin, losses.h5). Ctrl-C saves a checkpoint and marks the run \
       killed; continue it with --resume NAME.
       """,
     subcommands: [LMCommand.self, MQARCommand.self, SweepCommand.self, ExportCommand.self])

@@ -51,7 +51,7 @@ func arHits(tokens: [UInt32], windowStarts: [Int], context: ARContext = .window)
   }
 
   @Test func hakunaMatataWorkedExample() {
-    // PAPER.md §1.2: "Hakuna Matata means no worries Hakuna Matata it means no" -> "worries".
+    // docs/ANALYSIS.md, "AR hits": "Hakuna Matata means no worries Hakuna Matata it means no" -> "worries".
     let words = "Hakuna Matata means no worries Hakuna Matata it means no worries".split(separator: " ")
     var ids: [Substring: UInt32] = [:]
     let tokens = words.map { word in ids[word] ?? { ids[word] = UInt32(ids.count); return UInt32(ids.count - 1) }() }

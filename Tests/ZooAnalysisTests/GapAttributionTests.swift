@@ -3,7 +3,8 @@ import Testing
 import ZooAnalysis
 
 @Suite struct GapAttributionTests {
-  // PAPER.md §3.1: Zoology Table 1, 355M models (PPL on all tokens, AR hits, other tokens).
+  // Zoology Table 1, 355M models (PPL on all tokens, AR hits, other tokens): docs/ANALYSIS.md,
+  // "Worked check: the paper's 355M rows".
   static let attention = SliceCrossEntropy(perplexityAll: 9.44, ar: 1.98, other: 10.62)
   static let rows: [(name: String, slices: SliceCrossEntropy)] = [
     ("Long Conv", SliceCrossEntropy(perplexityAll: 13.13, ar: 13.27, other: 13.12)),
@@ -13,7 +14,7 @@ import ZooAnalysis
   ]
 
   @Test func paperRowsImplyAboutSevenPercentARHits() {
-    // PAPER.md §2.3: 0.0701 for attention, Hyena, RWKV; 0.0670 Long Conv; 0.0633 H3.
+    // The same section: 0.0701 for attention, Hyena, RWKV; 0.0670 Long Conv; 0.0633 H3.
     let expected = ["Long Conv": 0.0670, "Hyena": 0.0701, "H3": 0.0633, "RWKV": 0.0701]
     #expect(abs(Self.attention.impliedARShare - 0.0701) < 0.0005)
     for row in Self.rows {
@@ -23,7 +24,7 @@ import ZooAnalysis
   }
 
   @Test func paperRowsGiveSeventySixPercentOfTheGapOnAverage() {
-    // PAPER.md §2.3 with f_AR = 0.0701: 0.404, 0.656, 0.716, 1.266; mean 0.760.
+    // The same section, with f_AR = 0.0701: 0.404, 0.656, 0.716, 1.266; mean 0.760.
     let expected = ["Long Conv": 0.404, "Hyena": 0.656, "H3": 0.716, "RWKV": 1.266]
     var fractions: [Double] = []
     for row in Self.rows {

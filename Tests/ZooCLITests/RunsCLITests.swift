@@ -116,6 +116,11 @@ func spawn(_ name: String, _ arguments: [String], in directory: String) throws -
     #expect(CSVTable.parse(list.stdout).count == 1 + 3 + 8 + 1)
     let show = try Tool.run("zoo-runs", ["show", "lm-hyena"], in: scratch.path, environment: env)
     #expect(show.status == 0 && show.stdout.contains("eval/loss") && show.stdout.contains("d_model"))
+    // The config JSON comes below the fields table, indented, not as one of its cells.
+    let fields = show.stdout.components(separatedBy: "\n\n")[0]
+    #expect(fields.hasPrefix("field") && !fields.contains("config") && !fields.contains("{"), "fields table: \(fields)")
+    let config = show.stdout.components(separatedBy: "config:\n").dropFirst().first?.components(separatedBy: "\n\n")[0]
+    #expect(config?.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) } == ["{", "\"mixer\" : \"hyena\"", "}"])
     let metrics = try Tool.run("zoo-runs", ["metrics", "lm-hyena", "--key", "train/loss", "--csv"], in: scratch.path, environment: env)
     #expect(CSVTable.parse(metrics.stdout).count == 51)
     let compare = try Tool.run("zoo-runs", ["compare", "lm-attention", "lm-hyena", "--csv"], in: scratch.path, environment: env)

@@ -95,8 +95,8 @@ let contractCases: [(String, Int)] = [
     #expect(results[0].1 == results[1].1)
   }
 
-  /// PAPER.md §5.3's state sizes for `smallMixer`'s config (d 8, 2 heads, window 4, feature_dim 4,
-  /// kernels [3, −1], d_state 16, H3 head_dim 2) at length 12.
+  /// The state sizes (docs/MODELS.md, "State sizes") for `smallMixer`'s config (d 8, 2 heads, window 4,
+  /// feature_dim 4, kernels [3, −1], d_state 16, H3 head_dim 2) at length 12.
   static let expectedStateSizes: [String: Int] = [
     "attention/0": 2 * 8 * 12, "sliding_window_attention/0": 2 * 8 * 4, "base_conv/0": 8 * 3, "base_conv/1": 8 * 12,
     "based/0": 2 * 4 * 15 + 2 * 15, "h3/0": 8 * 16, "hyena/0": 8 * 12,

@@ -6,7 +6,7 @@ import ZooTensor
 
 /// RWKV's and Mamba's special initializations, read back from a built model.
 @Suite struct RecurrentMixerInitTests {
-  /// PAPER.md §6.7 with Zoology's `n_layer = 12`, for blocks 0 and 1.
+  /// docs/MODELS.md, "RWKV", with Zoology's `n_layer = 12`, for blocks 0 and 1.
   @Test func rwkvFollowsZoologysConstructor() throws {
     let d = 8
     let model = try LanguageModel(config: ModelConfig(mixer: "rwkv", dModel: d, layers: 2, vocabSize: 11, maxPositions: 0), seed: 1)

@@ -1,7 +1,7 @@
 import Foundation
 import ZooTensor
 
-/// H3 (Zoology's `h3.py`, PAPER.md §6.6): `q, k, v` projections with bias; `k ← shift(k) + D_k ⊙ k`
+/// H3 (Zoology's `h3.py`, docs/MODELS.md, "H3"): `q, k, v` projections with bias; `k ← shift(k) + D_k ⊙ k`
 /// with a learned shift-SSM filter of `d_state` taps; per head (`d/head_dim` heads) the outer
 /// product `kv[h, i, j] = k[h, i]·v[h, j]`, filtered by the head's diagonal (S4D, `d_state/2`
 /// complex modes) SSM kernel plus `D_h ⊙ kv`; contracted with `q` over `i`; `output_linear`.

@@ -1,7 +1,7 @@
 import Foundation
 import ZooTensor
 
-/// Hyena (Zoology's `hyena.py`, PAPER.md §6.5), order 2:
+/// Hyena (Zoology's `hyena.py`, docs/MODELS.md, "Hyena"), order 2:
 /// `z = conv3(in_proj(u))`, split into `x1, x2, v`; `v ← v ⊙ x1`; `v ← k ∗ v + D ⊙ v` (long FFT
 /// convolution); `y = out_proj(v ⊙ x2)`. The filter `k` is implicit: an MLP
 /// (3 → 64, sin, 64 → 64, sin, 64 → 64, sin, 64 → d without bias; one learned frequency vector

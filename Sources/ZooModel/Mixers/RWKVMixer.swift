@@ -1,7 +1,7 @@
 import Foundation
 import ZooTensor
 
-/// RWKV v4's time mixing (Zoology's `RWKVTimeMixer`, PAPER.md §6.7):
+/// RWKV v4's time mixing (Zoology's `RWKVTimeMixer`, docs/MODELS.md, "RWKV"):
 /// `x'` = `x` shifted one step later; `k = W_k(μ_k x + (1−μ_k) x')`, `v`, `r` likewise with `μ_v`,
 /// `μ_r` (no biases); `y = W_o(σ(r) ⊙ wkv(k, v))` with per-channel decay `exp(time_decay)` and
 /// bonus `time_first` (see ``WKV``).

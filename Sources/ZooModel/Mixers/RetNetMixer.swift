@@ -1,7 +1,7 @@
 import Foundation
 import ZooTensor
 
-/// RetNet's multi-scale retention (PAPER.md §6.8; torchscale's `MultiScaleRetention`):
+/// RetNet's multi-scale retention (docs/MODELS.md, "RetNet"; torchscale's `MultiScaleRetention`):
 /// `q`, `k`, `v`, `g` projections (no biases), rotary positions on `q` and `k`, retention with one
 /// decay per head `γ_h = 1 − 2^(−5−h)`, a per-head group norm (weight and bias per channel), the
 /// gate `swish(g) ⊙ Y`, and `out_proj`.

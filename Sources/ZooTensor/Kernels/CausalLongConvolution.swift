@@ -3,7 +3,7 @@ import ZooSupport
 
 /// Exact causal convolution of each channel with its own length-`T` filter, by FFT:
 /// `y[b, t, c] = Σ_{s≤t} k[c, s] · x[b, t−s, c]` (zoology's `fft_conv` without the `+u`,
-/// PAPER.md §6.4), on the `[batch, T, channels]` layout the model uses.
+/// docs/MODELS.md, "BaseConv"), on the `[batch, T, channels]` layout the model uses.
 ///
 /// How: sequences are zero-padded to `N ≥ 2T`, so the circular FFT product has no wrap-around and
 /// position `t` sees only `x[0...t]`. Eight channels go through one ``RealLaneFFT`` at once (their

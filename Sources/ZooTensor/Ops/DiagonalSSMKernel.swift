@@ -1,7 +1,7 @@
 import Foundation
 import ZooSupport
 
-/// The S4D convolution kernel with bilinear discretization (H3's `SSKernelDiag`, PAPER.md §6.6):
+/// The S4D convolution kernel with bilinear discretization (H3's `SSKernelDiag`, docs/MODELS.md, "H3"):
 /// per channel `h` and complex mode `n`, `A = −exp(inv_A_real) + i·A_imag`, `dt = exp(log_dt)`,
 /// `dA = (1 + dt·A/2)/(1 − dt·A/2)`, `C̃ = B·C·dt/(1 − dt·A/2)`, and
 /// `K[h, l] = 2·Re Σ_n C̃_n · dA_n^l` — the impulse response of the recurrence

@@ -1,7 +1,7 @@
 import Foundation
 import ZooSupport
 
-/// RetNet's retention in its parallel form, per head `h` with decay `γ_h` (PAPER.md §6.8):
+/// RetNet's retention in its parallel form, per head `h` with decay `γ_h` (docs/MODELS.md, "RetNet"):
 ///
 ///     D_nm = γ^(n−m) / √(Σ_{i≤n} γ^(n−i))   for m ≤ n, else 0
 ///     R    = (Q·Kᵀ / √head_dim) ⊙ D

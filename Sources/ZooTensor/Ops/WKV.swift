@@ -1,7 +1,7 @@
 import Foundation
 import ZooSupport
 
-/// RWKV v4's WKV operator (PAPER.md §6.7). Per channel `c`, with decay `w = exp(timeDecay[c])`
+/// RWKV v4's WKV operator (docs/MODELS.md, "RWKV"). Per channel `c`, with decay `w = exp(timeDecay[c])`
 /// and bonus `u = timeFirst[c]`:
 ///
 ///     wkv_t = (Σ_{i<t} e^{−(t−1−i)w + k_i} v_i + e^{u + k_t} v_t) / (Σ_{i<t} e^{−(t−1−i)w + k_i} + e^{u + k_t})

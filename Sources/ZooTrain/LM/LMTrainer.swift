@@ -22,7 +22,7 @@ public struct LMTrainingResult: Sendable {
 
 /// Trains a ``LanguageModel`` on token stores (`zoo-train lm`): samples windows, steps AdamW,
 /// logs to the registry, checkpoints, and on finish evaluates the held-out range in
-/// non-overlapping windows and writes `losses.h5` (DESIGN.md, "Per-token losses").
+/// non-overlapping windows and writes `losses.h5` (docs/FORMATS.md, "Per-token losses").
 public struct LMTrainer {
   public var config: LMTrainingConfig
   public var name: String

@@ -1,7 +1,7 @@
 import ZooSupport
 
 /// Zoology's multi-query associative recall (MQAR) task (zoology/data/multiquery_ar.py,
-/// PAPER.md §5.1), deterministic by seed.
+/// docs/MODELS.md, "MQAR"), deterministic by seed.
 ///
 /// Each example is `L` input tokens: a context of `D` key–value pairs `k1 v1 … kD vD` (repeated
 /// `numPasses` times), then a query block where the `D` keys reappear, in random order, at even

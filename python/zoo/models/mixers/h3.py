@@ -1,4 +1,4 @@
-"""H3 (Zoo's `H3Mixer`; Zoology's `h3.py`, PAPER.md section 6.6): q, k, v projections with bias;
+"""H3 (Zoo's `H3Mixer`; Zoology's `h3.py`, docs/MODELS.md, "H3"): q, k, v projections with bias;
 k <- shift(k) + D_k * k with a learned shift-SSM filter of d_state taps; per head (d/head_dim heads) the
 outer product kv[h, i, j] = k[h, i] v[h, j], filtered by the head's diagonal S4D SSM kernel (bilinear,
 d_state/2 complex modes) plus D_h * kv; contracted with q over i; output_linear. Output channel of

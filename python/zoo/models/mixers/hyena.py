@@ -1,4 +1,4 @@
-"""Zoology's Hyena (Zoo's `HyenaMixer`, PAPER.md section 6.5), order 2, filter order 64:
+"""Zoology's Hyena (Zoo's `HyenaMixer`, docs/MODELS.md, "Hyena"), order 2, filter order 64:
 z = conv3(in_proj(u)) split into x1, x2, v; v <- v * x1; v <- k * v + bias * v (long FFT convolution);
 y = out_proj(v * x2). The filter k is an MLP with sine activations of a learned positional embedding,
 modulated by exp(-t |delta_c|)."""

@@ -1,4 +1,4 @@
-"""RetNet's multi-scale retention (Zoo's `RetNetMixer`, PAPER.md section 6.8), parallel view: q, k, v, g
+"""RetNet's multi-scale retention (Zoo's `RetNetMixer`, docs/MODELS.md, "RetNet"), parallel view: q, k, v, g
 projections without bias, rotary positions on q and k (theta_i = 10000^(-2i/head_dim)), one decay per
 head gamma_h = 1 - 2^(-5-h), D_nm = gamma^(n-m) / sqrt(sum_{i<=n} gamma^i), R = (q k^T / sqrt(head_dim)) * D,
 P = R / max(|sum_m R_nm|, 1), a per-head group norm, the gate swish(g) * Y, out_proj."""

@@ -1,4 +1,4 @@
-"""RWKV-4 time mixing (Zoo's `RWKVMixer`; Zoology's `RWKVTimeMixer`, PAPER.md section 6.7): token-shift
+"""RWKV-4 time mixing (Zoo's `RWKVMixer`; Zoology's `RWKVTimeMixer`, docs/MODELS.md, "RWKV"): token-shift
 lerps, k, v, r projections without bias, WKV with per-channel decay exp(time_decay) and bonus
 time_first, sigmoid receptance, output projection. WKV is written from its definition, as a masked
 softmax over positions (quadratic in the length, no recurrence), in blocks of `block` query positions
