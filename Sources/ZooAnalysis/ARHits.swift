@@ -30,7 +30,7 @@ public enum ARContext: String, Sendable, CaseIterable {
 ///
 /// - Complexity: O(L) per window of L tokens.
 public struct ARMarker: Sendable {
-  /// Per slot: `generation << 32 | bigram`; a slot whose generation is not the current one is empty.
+  /// Per slot: `generation << 40 | bigram`; a slot whose generation is not the current one is empty.
   private var tags: [UInt64]
   /// Per slot: the position of the bigram's latest second token.
   private var positions: [UInt32]

@@ -35,7 +35,7 @@ def gpt2_decoder():
 @pytest.fixture(scope="module")
 def neox_store(stores, tmp_path_factory):
     """The sample's 00 shard as a GPT-NeoX-20B store: each document's text (decoded from the GPT-2
-    store) encoded by `tokenizers`, EOT 0 after each, attributes as DESIGN.md gives them."""
+    store) encoded by `tokenizers`, EOT 0 after each, attributes as docs/FORMATS.md gives them."""
     tokenizers = pytest.importorskip("tokenizers", reason="tokenizers is not installed")
     path = neox_tokenizer()
     tokenizer = tokenizers.Tokenizer.from_file(str(path))

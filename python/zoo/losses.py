@@ -1,5 +1,5 @@
 """Per-token loss files (`zoo.losses.v1`), laid out exactly as `zoo-train lm` writes them
-(Sources/ZooStorage/LossFile.swift; contract in DESIGN.md, "Per-token losses").
+(Sources/ZooStorage/LossFile.swift; contract in docs/FORMATS.md, "Per-token losses").
 
 `/loss` float32 [M]: the loss of token i of the evaluated range at position i, NaN at each window's
 first token; `/window_starts` uint64 [W]: indices into the range. Root attributes: `format`,

@@ -1,4 +1,4 @@
-"""Reading Zoo token stores (`zoo.tokens.v1`, written by `zoo-ingest`; contract in DESIGN.md).
+"""Reading Zoo token stores (`zoo.tokens.v1`, written by `zoo-ingest`; contract in docs/FORMATS.md, "Token store").
 
 A store is one HDF5 file: `/tokens` (uint16, or uint32 when an id does not fit), `/doc_offsets`,
 `/doc_subset`, and root attributes that say what the ids are: `tokenizer`, `tokenizer_sha256`,
