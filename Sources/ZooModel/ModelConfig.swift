@@ -99,7 +99,12 @@ public struct ModelConfig: Codable, Equatable, Sendable {
   }
 
   /// The mixers by layer, as listed in `mixer`.
-  public var mixerNames: [String] { mixer.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) } }
+  public var mixerNames: [String] { ModelConfig.mixerNames(of: mixer) }
+
+  /// The names in a mixer list: one name, or one per layer, comma-separated.
+  public static func mixerNames(of mixer: String) -> [String] {
+    mixer.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+  }
 
   /// The mixer of layer `layer`.
   public func mixerName(layer: Int) -> String { mixerNames[layer % mixerNames.count] }
@@ -132,9 +137,15 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     if !(0..<1).contains(embedDropout) || !(0..<1).contains(attnDropout) { throw fail("dropout must be in [0, 1)") }
     if dState < 1 { throw fail("d_state must be positive") }
     if headDim < 1 || dModel % headDim != 0 { throw fail("head_dim (\(headDim)) must divide d_model (\(dModel))") }
-    if mixerNames.isEmpty || mixerNames.contains("") { throw fail("mixer list '\(mixer)' has an empty entry") }
-    for name in mixerNames where !MixerRegistry.names.contains(name) {
-      throw fail("unknown mixer '\(name)' (known: \(MixerRegistry.names.joined(separator: ", ")))")
+    try ModelConfig.validateMixers(mixer)
+  }
+
+  /// Checks a mixer list (one name, or one per layer, comma-separated) names known mixers.
+  public static func validateMixers(_ mixer: String) throws {
+    let names = mixerNames(of: mixer)
+    if names.isEmpty || names.contains("") { throw ModelError.invalidConfig("mixer list '\(mixer)' has an empty entry") }
+    for name in names where !MixerRegistry.names.contains(name) {
+      throw ModelError.invalidConfig("unknown mixer '\(name)' (known: \(MixerRegistry.names.joined(separator: ", ")))")
     }
   }
 }

@@ -82,15 +82,16 @@ struct LMCommand: ParsableCommand {
           config = recorded
         }
       } else {
+        // Flags first, then the stores: the embedding has as many rows as their tokenizer has ids.
+        try ModelConfig.validateMixers(architecture.mixer)
         config = LMTrainingConfig(
           model: architecture.modelConfig(
-            dModel: dModel, layers: layers, vocabSize: 1, maxPositions: seqLen, hiddenMult: 4, lMax: seqLen,
+            dModel: dModel, layers: layers, vocabSize: try TokenCorpus.vocabulary(of: data).vocabularySize,
+            maxPositions: seqLen, hiddenMult: 4, lMax: seqLen,
             embedDropout: embedDropout, attnDropout: attnDropout),
           data: data, seqLen: seqLen, batch: batch, steps: steps, learningRate: lr, weightDecay: weightDecay,
           warmupSteps: warmup, evalTokens: evalTokens, seed: seed, checkpointEvery: checkpointEvery, logEvery: logEvery)
         try config.validate()
-        // The embedding has as many rows as the stores' tokenizer has ids.
-        config.model.vocabSize = try TokenCorpus.vocabulary(of: data).vocabularySize
         if try registry.run(named: runName) != nil { throw TrackerError.duplicateRun(runName) }
       }
       var trainer = LMTrainer(config: config, name: runName, runDirectory: directory, tracker: registry)

@@ -18,6 +18,7 @@ struct DiskFullCLITests {
   @Test func tokenStore() throws {
     let scratch = try Scratch()
     let disk = try SmallDisk(at: scratch.path + "/full", megabytes: 3)  // 00.h5 (2.1 MB) fits, 01.h5 does not
+    defer { withExtendedLifetime(disk) {} }
     let env = ["ZOO_DB": disk.path + "/zoo.db"]
     let ingest = ["--out", disk.path + "/tokens", "--plain"] + Self.shards
     let out = try Tool.run("zoo-ingest", ingest, in: scratch.path, environment: env)
@@ -49,6 +50,7 @@ struct DiskFullCLITests {
     let checkpointBytes = try FileManager.default.attributesOfItem(atPath: scratch.path + "/ref-runs/l/checkpoint.bin")[.size] as! Int
 
     let disk = try SmallDisk(at: scratch.path + "/full", megabytes: 16)
+    defer { withExtendedLifetime(disk) {} }
     let runs = disk.path + "/runs"
     // The checkpoint does not fit.
     try disk.fill(leaving: 1 << 20)
@@ -96,6 +98,7 @@ struct DiskFullCLITests {
       try #require(train.status == 0, "\(train.stderr)")
     }
     let disk = try SmallDisk(at: scratch.path + "/full", megabytes: 8)
+    defer { withExtendedLifetime(disk) {} }
     let env = ["ZOO_DB": scratch.path + "/zoo.db"]
     let bigrams = ["bigrams", "--train", "tokens/00.h5", "--out", disk.path + "/bigrams.bin"]
     let gap = ["gap", "--runs", "attention,base_conv", "--bigrams", disk.path + "/bigrams.bin", "--out", disk.path + "/analysis"]
@@ -124,6 +127,7 @@ struct DiskFullCLITests {
   @Test func registry() throws {
     let scratch = try Scratch()
     let disk = try SmallDisk(at: scratch.path + "/full", megabytes: 1)
+    defer { withExtendedLifetime(disk) {} }
     let db = disk.path + "/zoo.db"
     let first = try Tool.run("zoo-ingest", ["--db", db, "--out", "tokens", "--plain", Self.shards[0]], in: scratch.path)
     try #require(first.status == 0, "\(first.stderr)")
@@ -202,9 +206,12 @@ final class SmallDisk {
     self.path = path
   }
 
-  deinit {
-    _ = SmallDisk.command("umount", path)
-    try? FileManager.default.removeItem(atPath: path)
+  deinit { unmount() }
+
+  /// Unmounts (lazily when a file on it is still open) and removes the mount point.
+  func unmount() {
+    if !SmallDisk.command("umount", path) { _ = SmallDisk.command("umount", "-l", path) }
+    rmdir(path)
   }
 
   /// Grows (or shrinks) the file system, keeping its files.
