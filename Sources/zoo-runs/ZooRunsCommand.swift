@@ -20,8 +20,11 @@ struct ZooRunsCommand: ParsableCommand {
         zoo-runs compare attn-d128 hyena-d128
         zoo-runs query queries/mqar_accuracy_by_d_model.sql --csv
         zoo-runs export --csv registry-csv/
+        zoo-runs serve --port 8765        # then open http://127.0.0.1:8765/
       """,
-    subcommands: [List.self, Show.self, Metrics.self, Compare.self, Delete.self, Query.self, Export.self])
+    subcommands: [
+      List.self, Show.self, Metrics.self, Compare.self, Delete.self, Query.self, Export.self, Serve.self,
+    ])
 }
 
 /// Options every subcommand shares.
