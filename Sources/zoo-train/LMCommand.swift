@@ -75,9 +75,10 @@ struct LMCommand: ParsableCommand {
         }
         config = try Checkpoint.load(path: checkpoint).config
       } else {
+        // vocabSize 2 is a placeholder that passes validate(); the stores' vocabulary replaces it below.
         config = LMTrainingConfig(
           model: architecture.modelConfig(
-            dModel: dModel, layers: layers, vocabSize: 1, maxPositions: seqLen, hiddenMult: 4, lMax: seqLen,
+            dModel: dModel, layers: layers, vocabSize: 2, maxPositions: seqLen, hiddenMult: 4, lMax: seqLen,
             embedDropout: embedDropout, attnDropout: attnDropout),
           data: data, seqLen: seqLen, batch: batch, steps: steps, learningRate: lr, weightDecay: weightDecay,
           warmupSteps: warmup, evalTokens: evalTokens, seed: seed, checkpointEvery: checkpointEvery, logEvery: logEvery)

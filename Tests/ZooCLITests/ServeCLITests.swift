@@ -30,8 +30,11 @@ final class ServeProcess {
     self.port = port
   }
 
-  deinit {
-    process.terminate()
+  deinit { stop() }
+
+  /// SIGKILL: a child started from a test thread inherits its blocked SIGTERM.
+  func stop() {
+    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     process.waitUntilExit()
   }
 
@@ -56,7 +59,7 @@ enum Browser {
     process.standardError = FileHandle.nullDevice
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    let timer = DispatchWorkItem { process.terminate() }
+    let timer = DispatchWorkItem { kill(process.processIdentifier, SIGKILL) }
     DispatchQueue.global().asyncAfter(deadline: .now() + 90, execute: timer)
     let data = out.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -122,8 +125,7 @@ func pngColourStats(_ path: String) throws -> (colours: Int, foreground: Double)
     #expect(try LoopbackClient.get("/nope", port: server.port).status == 404)
     let any = try ServeProcess(["--db", db, "--host", "0.0.0.0"], in: scratch.path)
     #expect(try LoopbackClient.get("/queries", port: any.port).status == 200)
-    any.process.terminate()
-    any.process.waitUntilExit()
+    any.stop()
     #expect(any.errors.contains("warning: listening on 0.0.0.0, not loopback"))
     let bad = try Tool.run("zoo-runs", ["serve", "--host", "nonsense", "--db", db], in: scratch.path)
     #expect(bad.status == 1 && bad.stderr.contains("cannot serve"), "\(bad.stderr)")
@@ -142,7 +144,7 @@ func pngColourStats(_ path: String) throws -> (colours: Int, foreground: Double)
           let train = try Tool.run(
             "zoo-train",
             [
-              "mqar", "--mixer", mixer, "--d-model", d, "--layers", "1", "--seq-len", seq, "--kv-pairs", "4", "--vocab", "64",
+              "mqar", "--mixer", mixer, "--d-model", d, "--layers", "1", "--seq-len", seq, "--kv-pairs", "4", "--vocab", "128",
               "--train-examples", "256", "--test-examples", "64", "--epochs", "1", "--threads", "1", "--plain",
             ], in: scratch.path, environment: env)
           #expect(train.status == 0, "\(train.stderr.suffix(500))")
@@ -168,9 +170,9 @@ func pngColourStats(_ path: String) throws -> (colours: Int, foreground: Double)
     #expect(gap.status == 0, "\(gap.stderr)")
 
     let server = try ServeProcess(["--db", scratch.path + "/zoo.db", "--queries", queries], in: scratch.path)
-    let run = "mqar-attention-d32-lr0.001-L64-kv4"
+    let run = "mqar-attention-d32-lr1e-3-L64-kv4"
     let pages: [(name: String, target: String, charts: Int)] = [
-      ("runs", "/", 0), ("run", "/run?name=\(run)", 2), ("compare", "/compare?run=\(run)&run=mqar-base_conv-d32-lr0.001-L64-kv4", 2),
+      ("runs", "/", 0), ("run", "/run?name=\(run)", 2), ("compare", "/compare?run=\(run)&run=mqar-base_conv-d32-lr1e-3-L64-kv4", 2),
       ("run-lm", "/run?name=lm-attn&log=1", 2), ("analyses", "/analyses", 3), ("mqar", "/mqar", 2), ("queries", "/queries", 0),
       ("query", "/query?file=mqar_accuracy_by_d_model.sql", 0),
     ]
