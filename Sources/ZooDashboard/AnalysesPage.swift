@@ -36,22 +36,24 @@ extension Dashboard {
             groups: gap.rows.map { $0[run] }, seriesNames: ["AR hits", "other tokens"],
             values: gap.rows.map { [Double($0[ar]), Double($0[other])] }))
       }
+      // Buckets [lo, hi) are plotted at hi on a log axis (lo may be 0); the open last bucket at 2 lo.
       for (file, id, title, x) in [
-        ("ar_by_distance.csv", "distance", "AR perplexity by recall distance", "distance_lo"),
-        ("ar_by_frequency.csv", "frequency", "AR perplexity by bigram frequency", "bucket_lo"),
+        ("ar_by_distance.csv", "distance", "AR perplexity by recall distance", "distance"),
+        ("ar_by_frequency.csv", "frequency", "AR perplexity by bigram frequency", "bucket"),
       ] {
-        guard let t = table(file), let run = t.header.firstIndex(of: "run"), let xi = t.header.firstIndex(of: x),
-          let ppl = t.header.firstIndex(of: "ppl")
+        guard let t = table(file), let run = t.header.firstIndex(of: "run"), let lo = t.header.firstIndex(of: x + "_lo"),
+          let hi = t.header.firstIndex(of: x + "_hi"), let ppl = t.header.firstIndex(of: "ppl")
         else { continue }
         var series: [LineChart.Series] = []
         for row in t.rows {
-          guard let xv = Double(row[xi]), let yv = Double(row[ppl]) else { continue }
+          guard let l = Double(row[lo]), let h = Double(row[hi]), let yv = Double(row[ppl]), yv.isFinite else { continue }
           if series.last?.name != row[run] { series.append(.init(name: row[run], points: [])) }
-          series[series.count - 1].points.append((max(xv, 1), yv))
+          series[series.count - 1].points.append((h.isFinite ? h : 2 * max(l, 1), yv))
         }
         figures.append(
-          LineChart(id: "a\(analysis.id)-\(id)", title: title, xLabel: x.replacingOccurrences(of: "_lo", with: ""), yLabel: "perplexity",
-            series: series, logX: true, markers: true))
+          LineChart(
+            id: "a\(analysis.id)-\(id)", title: title, xLabel: (x == "bucket" ? "bigram count" : x) + " (bucket upper bound)",
+            yLabel: "perplexity", series: series, logX: true, markers: true))
       }
       body += "<div class=\"charts\">" + figures.map { $0.figure(pageURL: query) }.joined() + "</div>"
       charts += figures

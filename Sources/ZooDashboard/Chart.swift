@@ -50,7 +50,7 @@ struct Axis {
   /// The axis spanning `values` (positive ones only when `log`), padded when empty or flat.
   init(values: [Double], log: Bool, includeZero: Bool = false) {
     self.log = log
-    let used = log ? values.filter { $0 > 0 } : values
+    let used = values.filter { $0.isFinite && (!log || $0 > 0) }
     var lo = used.min() ?? (log ? 1 : 0)
     var hi = used.max() ?? (log ? 10 : 1)
     if includeZero && !log { lo = min(lo, 0); hi = max(hi, 0) }
@@ -62,6 +62,7 @@ struct Axis {
 
   /// Position in [0, 1] of `v` (nil for non-positive values on a log axis).
   func unit(_ v: Double) -> Double? {
+    guard v.isFinite else { return nil }
     if log { return v > 0 ? (Foundation.log10(v) - lo) / (hi - lo) : nil }
     return (v - lo) / (hi - lo)
   }
@@ -136,7 +137,7 @@ struct LineChart: Chart {
         guard let ux = xAxis.unit(p.x), let uy = yAxis.unit(p.y) else { continue }
         let px = f.left + ux * f.plotWidth, py = f.top + (1 - uy) * f.plotHeight
         path += (path.isEmpty ? "M" : "L") + fmt(px) + "," + fmt(py)
-        if markers { dots += "<circle cx=\"\(fmt(px))\" cy=\"\(fmt(py))\" r=\"2.5\" fill=\"\(colour)\"/>" }
+        if markers || s.points.count <= 50 { dots += "<circle cx=\"\(fmt(px))\" cy=\"\(fmt(py))\" r=\"2.5\" fill=\"\(colour)\"/>" }
       }
       if !path.isEmpty { out += "<path d=\"\(path)\" fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.3\"/>" + dots }
       let ly = f.top + 12 + Double(i) * 13

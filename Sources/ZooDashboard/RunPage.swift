@@ -2,8 +2,8 @@ import Foundation
 import ZooRegistry
 
 extension Dashboard {
-  /// `/run?name=N[&log=1]`: a run's fields, params, metric summaries, one curve per metric
-  /// against step (log y with `log=1`) and its artifacts with size and sha256.
+  /// `/run?name=N[&log=1]`: a run's fields, one curve per metric against step (log y with
+  /// `log=1`), metric summaries, params and its artifacts with size and sha256.
   func runPage(_ query: Query) throws -> Page {
     guard let name = query.value("name"), !name.isEmpty else { throw RequestError.bad("/run needs ?name=<run>") }
     let log = try flag(query, "log")
@@ -16,15 +16,7 @@ extension Dashboard {
         ["started", run.startedAt], ["ended", run.endedAt ?? ""], ["host", run.host], ["pid", run.pid.map(String.init) ?? ""],
         ["git commit", run.gitCommit ?? ""],
       ])
-    body += "<h2>Params</h2>" + HTML.textTable(header: ["key", "value"], rows: try reader.params(ofRun: run.id).map { [$0.key, $0.value] })
     let summaries = try reader.summaries(ofRun: run.id)
-    body += "<h2>Metrics</h2>"
-      + HTML.textTable(
-        header: ["key", "goal", "last", "last step", "best", "best step", "min", "max", "points"],
-        rows: summaries.map {
-          [$0.key, $0.goal, HTML.number($0.last), String($0.lastStep), HTML.number($0.best), $0.bestStep.map(String.init) ?? "",
-           HTML.number($0.min), HTML.number($0.max), String($0.count)]
-        })
     var charts: [any Chart] = []
     for (i, s) in summaries.enumerated() {
       charts.append(
@@ -34,6 +26,14 @@ extension Dashboard {
     }
     body += "<h2>Curves</h2><p>" + HTML.link(query.setting("log", to: log ? nil : "1").url, log ? "linear y" : "log y") + "</p>"
     body += "<div class=\"charts\">" + charts.map { $0.figure(pageURL: query) }.joined() + "</div>"
+    body += "<h2>Metrics</h2>"
+      + HTML.textTable(
+        header: ["key", "goal", "last", "last step", "best", "best step", "min", "max", "points"],
+        rows: summaries.map {
+          [$0.key, $0.goal, HTML.number($0.last), String($0.lastStep), HTML.number($0.best), $0.bestStep.map(String.init) ?? "",
+           HTML.number($0.min), HTML.number($0.max), String($0.count)]
+        })
+    body += "<h2>Params</h2>" + HTML.textTable(header: ["key", "value"], rows: try reader.params(ofRun: run.id).map { [$0.key, $0.value] })
     body += "<h2>Artifacts</h2>"
       + HTML.table(
         header: ["kind", "path", "bytes", "sha256"],
