@@ -20,7 +20,9 @@ let package = Package(
     .executable(name: "zoo-bench", targets: ["zoo-bench"]),
   ],
   dependencies: [
-    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    // HTTP server of `zoo-runs serve` (no SwiftNIO; see README, "Dashboard").
+    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
   ],
   targets: [
     // C system libraries (Debian: libzstd-dev libhdf5-dev libsqlite3-dev libopenblas-dev).
@@ -53,6 +55,13 @@ let package = Package(
       dependencies: ["ZooModel", "ZooTensor", "ZooStorage", "ZooRegistry", "ZooSupport"]),
     // AR hits, gap attribution, buckets, CSV.
     .target(name: "ZooAnalysis", dependencies: ["ZooStorage", "ZooRegistry", "ZooSupport"]),
+    // Read-only registry dashboard: routing, HTML pages, server-drawn SVG charts, on FlyingFox.
+    .target(
+      name: "ZooDashboard",
+      dependencies: [
+        "ZooRegistry", "ZooSupport", .product(name: "FlyingFox", package: "FlyingFox"),
+        .product(name: "FlyingSocks", package: "FlyingFox"),
+      ]),
 
     .executableTarget(
       name: "zoo-ingest",
@@ -75,14 +84,14 @@ let package = Package(
     .executableTarget(
       name: "zoo-runs",
       dependencies: [
-        "ZooRegistry", "ZooStorage", "ZooSupport",
+        "ZooRegistry", "ZooDashboard", "ZooStorage", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
       name: "zoo-bench",
       dependencies: [
         "ZooIngest", "ZooTokenizer", "ZooStorage", "ZooRegistry", "ZooTensor", "ZooModel",
-        "ZooAnalysis", "ZooSupport",
+        "ZooAnalysis", "ZooDashboard", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
 
@@ -97,6 +106,7 @@ let package = Package(
     .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor"], exclude: ["Fixtures"]),
     .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage"]),
     .testTarget(name: "ZooAnalysisTests", dependencies: ["ZooAnalysis", "ZooStorage"]),
-    .testTarget(name: "ZooCLITests", dependencies: ["ZooStorage", "ZooRegistry", "ZooSupport"]),
+    .testTarget(name: "ZooDashboardTests", dependencies: ["ZooDashboard", "ZooRegistry", "ZooSupport"]),
+    .testTarget(name: "ZooCLITests", dependencies: ["ZooStorage", "ZooRegistry", "ZooDashboard", "ZooSupport"]),
   ]
 )

@@ -11,5 +11,8 @@ struct ZooBenchCommand: ParsableCommand {
         .build/release/zoo-bench tokenize ../shared/data/pile-mini/*.jsonl.zst
         .build/release/zoo-bench registry --points 100000
       """,
-    subcommands: [TokenizeBenchmark.self, RegistryBenchmark.self, AnalysisBenchmark.self, TrainBenchmark.self, MixerBenchmark.self])
+    subcommands: [
+      TokenizeBenchmark.self, RegistryBenchmark.self, AnalysisBenchmark.self, TrainBenchmark.self, MixerBenchmark.self,
+      ServeBenchmark.self,
+    ])
 }
