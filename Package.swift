@@ -104,8 +104,8 @@ let package = Package(
       exclude: ["Fixtures"]),
     .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor"]),
     .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor"], exclude: ["Fixtures"]),
-    .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage"]),
-    .testTarget(name: "ZooAnalysisTests", dependencies: ["ZooAnalysis", "ZooStorage"]),
+    .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage", "ZooSupport"]),
+    .testTarget(name: "ZooAnalysisTests", dependencies: ["ZooAnalysis", "ZooStorage", "ZooSupport"]),
     .testTarget(name: "ZooDashboardTests", dependencies: ["ZooDashboard", "ZooRegistry", "ZooSupport"]),
     .testTarget(name: "ZooCLITests", dependencies: ["ZooStorage", "ZooRegistry", "ZooDashboard", "ZooSupport"]),
   ]

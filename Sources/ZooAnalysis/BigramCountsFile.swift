@@ -39,7 +39,7 @@ public struct BigramCountsHeader: Codable, Sendable, Equatable {
   /// Whether bigrams starting with the end-of-text id (spanning two documents) were counted.
   public var acrossDocuments: Bool
   /// What the counted ids mean (absent in files written before it was recorded: GPT-2 ids).
-  public var vocabulary: TokenStoreVocabulary?
+  public var vocabulary: TokenVocabulary?
   /// The counted stores.
   public var sources: [Source]
   /// Creation time (ISO 8601).
@@ -64,7 +64,7 @@ public enum BigramCountsFile {
 
   /// The header describing `counts`.
   public static func header(
-    for counts: BigramCounts, acrossDocuments: Bool, vocabulary: TokenStoreVocabulary, sources: [BigramCountsHeader.Source]
+    for counts: BigramCounts, acrossDocuments: Bool, vocabulary: TokenVocabulary, sources: [BigramCountsHeader.Source]
   ) -> BigramCountsHeader {
     BigramCountsHeader(
       mode: counts.isExact ? "exact" : "count-min", bigrams: counts.total,
@@ -145,7 +145,7 @@ public enum BigramCounting {
   public static func count(
     stores: [any TokenSource], budgetBytes: Int, delta: Double = 0.01, acrossDocuments: Bool = true,
     chunkTokens: Int = 1 << 20, progress: (Int) -> Void = { _ in }
-  ) throws -> (counts: BigramCounts, vocabulary: TokenStoreVocabulary, sources: [BigramCountsHeader.Source]) {
+  ) throws -> (counts: BigramCounts, vocabulary: TokenVocabulary, sources: [BigramCountsHeader.Source]) {
     guard let vocabulary = stores.first?.vocabulary else { throw AnalysisError.invalidRequest("no training stores given") }
     for store in stores {
       guard store.vocabulary.sameTokens(as: vocabulary) else {

@@ -1,4 +1,5 @@
 import ZooStorage
+import ZooSupport
 
 /// A token store as the analysis reads it: token ranges and document boundaries with their subsets.
 /// `ZooStorage.TokenStore` conforms; tests use in-memory arrays.
@@ -10,7 +11,7 @@ public protocol TokenSource {
   /// Subset names; ``documentSubsets()`` indexes them.
   var subsetNames: [String] { get }
   /// Tokenizer, vocabulary size and end-of-text id of the ids.
-  var vocabulary: TokenStoreVocabulary { get }
+  var vocabulary: TokenVocabulary { get }
   /// Copies tokens `range` into `buffer` (`buffer.count == range.count`).
   func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt32>) throws
   /// Start of every document, then the token count (D + 1 values).

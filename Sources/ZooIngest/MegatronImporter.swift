@@ -25,11 +25,11 @@ public struct MegatronImporter {
   /// Show a redrawn progress bar (`true`), periodic log lines (`false`), or nothing (`nil`).
   public var progressOnTerminal: Bool? = isatty(STDERR_FILENO) != 0
   /// What the datasets' ids are.
-  public let vocabulary: TokenStoreVocabulary
+  public let vocabulary: TokenVocabulary
   private let tracker: (any ExperimentTracker)?
 
   /// An importer writing into `outputDirectory`; stores are recorded in `tracker` when given.
-  public init(vocabulary: TokenStoreVocabulary, outputDirectory: String, tracker: (any ExperimentTracker)?) {
+  public init(vocabulary: TokenVocabulary, outputDirectory: String, tracker: (any ExperimentTracker)?) {
     self.vocabulary = vocabulary
     self.outputDirectory = outputDirectory
     self.tracker = tracker

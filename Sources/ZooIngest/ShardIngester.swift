@@ -24,8 +24,8 @@ public struct ShardIngester {
   public var progressOnTerminal: Bool? = isatty(STDERR_FILENO) != 0
 
   private let tokenizer: any Tokenizer
-  /// What the stores' ids mean (the tokenizer's identity).
-  public let vocabulary: TokenStoreVocabulary
+  /// What the stores' ids mean (the tokenizer's vocabulary).
+  public let vocabulary: TokenVocabulary
   private let tracker: (any ExperimentTracker)?
 
   /// An ingester writing into `outputDirectory` with `threads` tokenizer threads; datasets are
@@ -34,7 +34,7 @@ public struct ShardIngester {
     tokenizer: any Tokenizer, outputDirectory: String, threads: Int, tracker: (any ExperimentTracker)?
   ) {
     self.tokenizer = tokenizer
-    vocabulary = TokenStoreVocabulary(tokenizer: tokenizer.identity)
+    vocabulary = tokenizer.vocabulary
     self.outputDirectory = outputDirectory
     self.threads = max(1, threads)
     self.tracker = tracker

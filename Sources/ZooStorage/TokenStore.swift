@@ -1,4 +1,5 @@
 import CHDF5
+import ZooSupport
 
 /// Reads a token store written by ``TokenStoreWriter`` (format `zoo.tokens.v1`).
 public final class TokenStore {
@@ -17,7 +18,7 @@ public final class TokenStore {
       throw StorageError.wrongFormat(path: path, expected: TokenStoreMetadata.format, found: format)
     }
     // Stores written before tokenizer_sha256 existed hold GPT-2 ids and say so in the other three.
-    let vocabulary = TokenStoreVocabulary(
+    let vocabulary = TokenVocabulary(
       tokenizer: try file.stringAttribute("tokenizer"),
       tokenizerSHA256: file.hasAttribute("tokenizer_sha256") ? try file.stringAttribute("tokenizer_sha256") : "",
       vocabularySize: try file.intAttribute("vocab_size"), endOfText: UInt32(try file.intAttribute("eot")))
@@ -36,7 +37,7 @@ public final class TokenStore {
   }
 
   /// Tokenizer, vocabulary size and end-of-text id.
-  public var vocabulary: TokenStoreVocabulary { metadata.vocabulary }
+  public var vocabulary: TokenVocabulary { metadata.vocabulary }
   /// Number of tokens.
   public var tokenCount: Int { metadata.tokens }
   /// Number of documents.

@@ -1,7 +1,9 @@
+import ZooSupport
+
 /// The root attributes of a token store (docs/FORMATS.md, "Token store").
 public struct TokenStoreMetadata: Sendable, Equatable {
   /// Tokenizer, vocabulary size and end-of-text id of the ids.
-  public var vocabulary: TokenStoreVocabulary
+  public var vocabulary: TokenVocabulary
   /// Pile subset names; `/doc_subset` indexes this list.
   public var subsets: [String]
   /// The shard file name the store was made from.
@@ -21,7 +23,7 @@ public struct TokenStoreMetadata: Sendable, Equatable {
 
   /// Metadata with every field given.
   public init(
-    vocabulary: TokenStoreVocabulary, subsets: [String], source: String, sourceSHA256: String, documents: Int, tokens: Int, skippedLines: Int,
+    vocabulary: TokenVocabulary, subsets: [String], source: String, sourceSHA256: String, documents: Int, tokens: Int, skippedLines: Int,
     createdAt: String, zooVersion: String
   ) {
     self.vocabulary = vocabulary

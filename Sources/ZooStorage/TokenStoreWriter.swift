@@ -10,7 +10,7 @@ import ZooSupport
 /// (1 Mi elements), uncompressed, appended through whole-chunk buffers.
 public final class TokenStoreWriter {
   /// What the ids mean.
-  public let vocabulary: TokenStoreVocabulary
+  public let vocabulary: TokenVocabulary
   private let path: String
   private let temporaryPath: String
   private var file: HDF5File?
@@ -21,7 +21,7 @@ public final class TokenStoreWriter {
   private var subsetIndex: [String: UInt8] = [:]
 
   /// Creates a temporary file beside `path`; nothing appears at `path` until commit().
-  public init(path: String, vocabulary: TokenStoreVocabulary) throws {
+  public init(path: String, vocabulary: TokenVocabulary) throws {
     self.path = path
     self.vocabulary = vocabulary
     temporaryPath = AtomicFile.temporaryPath(for: path)

@@ -13,7 +13,7 @@ import ZooSupport
 /// special token in the text becomes its id, as it does in `tokenizers`.
 public final class BPETokenizer: Tokenizer {
   /// Name, file sha256, vocabulary size (added tokens included) and end-of-text id.
-  public let identity: TokenizerIdentity
+  public let vocabulary: TokenVocabulary
   let ranks: RankTable
   private let rawAdded: AddedTokens
   private let normalizedAdded: AddedTokens
@@ -43,8 +43,8 @@ public final class BPETokenizer: Tokenizer {
     normalizedAdded = AddedTokens(definition.normalizedAddedTokens)
     nfc = definition.nfc
     addPrefixSpace = definition.addPrefixSpace
-    identity = TokenizerIdentity(
-      name: name ?? URL(fileURLWithPath: path).lastPathComponent, sha256: try SHA256.hex(ofFile: path),
+    vocabulary = TokenVocabulary(
+      tokenizer: name ?? URL(fileURLWithPath: path).lastPathComponent, tokenizerSHA256: try SHA256.hex(ofFile: path),
       vocabularySize: definition.vocabularySize, endOfText: definition.endOfText)
   }
 

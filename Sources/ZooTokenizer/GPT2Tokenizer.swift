@@ -21,7 +21,7 @@ public final class GPT2Tokenizer: Tokenizer {
 
   let ranks: RankTable
   /// `gpt2`, the ranks file's sha256, 50257 ids, EOT 50256.
-  public let identity: TokenizerIdentity
+  public let vocabulary: TokenVocabulary
 
   /// Path of the ranks file shipped with the package.
   public static var bundledRanksPath: String {
@@ -43,14 +43,16 @@ public final class GPT2Tokenizer: Tokenizer {
   public init(ranksFile path: String) throws {
     ranks = try RankTable.load(path: path)
     let sha256 = try SHA256.hex(ofFile: path)
-    identity = TokenizerIdentity(
-      name: "gpt2", sha256: sha256, vocabularySize: GPT2Tokenizer.vocabularySize, endOfText: GPT2Tokenizer.endOfText)
+    vocabulary = TokenVocabulary(
+      tokenizer: "gpt2", tokenizerSHA256: sha256, vocabularySize: GPT2Tokenizer.vocabularySize,
+      endOfText: GPT2Tokenizer.endOfText)
   }
 
   /// A tokenizer from explicit token byte strings (rank = index), for tests.
   init(tokens: [[UInt8]]) {
     ranks = RankTable(tiktoken: tokens)
-    identity = TokenizerIdentity(name: "test", sha256: "", vocabularySize: tokens.count + 1, endOfText: UInt32(tokens.count))
+    vocabulary = TokenVocabulary(
+      tokenizer: "test", tokenizerSHA256: "", vocabularySize: tokens.count + 1, endOfText: UInt32(tokens.count))
   }
 
   /// Appends the ids of `utf8` (valid UTF-8) to `out`. A literal `<|endoftext|>` in the text

@@ -82,7 +82,7 @@ struct AnalysisBenchmark: ParsableCommand {
 /// Synthetic tokens, window starts, documents and losses.
 private struct SyntheticEvaluation {
   /// A GPT-2-sized vocabulary whose documents end with id 0.
-  static let vocabulary = TokenStoreVocabulary(tokenizer: "synthetic", tokenizerSHA256: "", vocabularySize: 50_000, endOfText: 0)
+  static let vocabulary = TokenVocabulary(tokenizer: "synthetic", tokenizerSHA256: "", vocabularySize: 50_000, endOfText: 0)
   var tokens: [UInt32]
   var starts: [Int]
   var offsets: [UInt64] = [0]
@@ -137,7 +137,7 @@ private struct MemoryTokenSource: TokenSource {
   var path: String { "synthetic" }
   var tokenCount: Int { data.tokens.count }
   var subsetNames: [String] { (0..<22).map { "subset\($0)" } }
-  var vocabulary: TokenStoreVocabulary { SyntheticEvaluation.vocabulary }
+  var vocabulary: TokenVocabulary { SyntheticEvaluation.vocabulary }
   func readTokens(_ range: Range<Int>, into buffer: UnsafeMutableBufferPointer<UInt32>) throws {
     _ = buffer.update(fromContentsOf: data.tokens[range])
   }

@@ -53,7 +53,7 @@ struct TokenizeBenchmark: ParsableCommand {
     let tokenizer = try Tokenizers.load(self.tokenizer)
     let texts = try loadTexts(files)
     let textBytes = texts.reduce(0) { $0 + $1.count }
-    print("# \(texts.count) documents, \(textBytes) bytes of text from \(files.count) file(s); tokenizer \(tokenizer.identity.name); repeats \(repeats); threads \(threads)")
+    print("# \(texts.count) documents, \(textBytes) bytes of text from \(files.count) file(s); tokenizer \(tokenizer.vocabulary.tokenizer); repeats \(repeats); threads \(threads)")
     print("name,threads,median_s,mb_per_s,tokens_per_s")
 
     func row(_ name: String, _ threads: Int, _ seconds: Double, _ tokens: Int) -> Double {

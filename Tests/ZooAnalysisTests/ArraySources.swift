@@ -1,10 +1,11 @@
 import ZooAnalysis
 import ZooStorage
+import ZooSupport
 
 /// The end-of-text id of the test stores (GPT-2's).
 let endOfTextToken: UInt32 = 50256
 /// GPT-2's vocabulary, as the test stores claim.
-let testVocabulary = TokenStoreVocabulary(tokenizer: "gpt2", tokenizerSHA256: "", vocabularySize: 50257, endOfText: endOfTextToken)
+let testVocabulary = TokenVocabulary(tokenizer: "gpt2", tokenizerSHA256: "", vocabularySize: 50257, endOfText: endOfTextToken)
 
 /// An in-memory token store.
 struct ArrayTokenSource: TokenSource {

@@ -113,10 +113,10 @@ import ZooSupport
   /// Counting refuses stores past 16-bit ids and stores of two tokenizers.
   @Test func refusesWideAndMixedVocabularies() throws {
     var wide = ArrayTokenSource(tokens: [1, 2], offsets: [], subsets: [], subsetNames: [])
-    wide.vocabulary = TokenStoreVocabulary(tokenizer: "big", tokenizerSHA256: "", vocabularySize: 1 << 17, endOfText: 0)
+    wide.vocabulary = TokenVocabulary(tokenizer: "big", tokenizerSHA256: "", vocabularySize: 1 << 17, endOfText: 0)
     #expect(throws: AnalysisError.self) { try BigramCounting.count(stores: [wide], budgetBytes: 1 << 20) }
     var neox = ArrayTokenSource(path: "neox.h5", tokens: [1, 2], offsets: [], subsets: [], subsetNames: [])
-    neox.vocabulary = TokenStoreVocabulary(tokenizer: "gpt-neox-20b", tokenizerSHA256: "", vocabularySize: 50277, endOfText: 0)
+    neox.vocabulary = TokenVocabulary(tokenizer: "gpt-neox-20b", tokenizerSHA256: "", vocabularySize: 50277, endOfText: 0)
     let gpt2 = ArrayTokenSource(tokens: [1, 2], offsets: [], subsets: [], subsetNames: [])
     let error = try #require(throws: AnalysisError.self) { try BigramCounting.count(stores: [gpt2, neox], budgetBytes: 1 << 20) }
     #expect("\(error)".contains("neox.h5") && "\(error)".contains("gpt-neox-20b"))

@@ -2,14 +2,15 @@ import Foundation
 import Testing
 import ZooRegistry
 import ZooStorage
+import ZooSupport
 
 @testable import ZooIngest
 
 @Suite struct MegatronImporterTests {
   /// The fixtures' ids are GPT-2 ids, with 50256 at each document's end.
-  let gpt2 = TokenStoreVocabulary(tokenizer: sharedTokenizer.identity)
+  let gpt2 = sharedTokenizer.vocabulary
 
-  func importer(_ dir: TemporaryDirectory, vocabulary: TokenStoreVocabulary? = nil, tracker: (any ExperimentTracker)? = nil)
+  func importer(_ dir: TemporaryDirectory, vocabulary: TokenVocabulary? = nil, tracker: (any ExperimentTracker)? = nil)
     -> MegatronImporter
   {
     var importer = MegatronImporter(vocabulary: vocabulary ?? gpt2, outputDirectory: dir.path + "/out", tracker: tracker)
@@ -18,7 +19,7 @@ import ZooStorage
   }
 
   /// The store holds every document's ids as the writer wrote them, with its document offsets.
-  func expectStore(_ path: String, equals name: String, vocabulary: TokenStoreVocabulary) throws {
+  func expectStore(_ path: String, equals name: String, vocabulary: TokenVocabulary) throws {
     let documents = try #require(megatronDocuments(name))
     let store = try TokenStore(path: path)
     #expect(try store.readTokens(0..<store.tokenCount) == documents.flatMap { $0 })
@@ -51,7 +52,7 @@ import ZooStorage
   /// A vocabulary over 65536 ids gives a uint32 `/tokens` with the same ids.
   @Test func wideVocabularyStoresTheSameIds() throws {
     let dir = try TemporaryDirectory()
-    let wide = TokenStoreVocabulary(tokenizer: "wide", tokenizerSHA256: "", vocabularySize: 100_000, endOfText: 50256)
+    let wide = TokenVocabulary(tokenizer: "wide", tokenizerSHA256: "", vocabularySize: 100_000, endOfText: 50256)
     let result = importer(dir, vocabulary: wide).ingest(dataset: megatronFixtures + "/i32")
     #expect(result.status == .written)
     try expectStore(result.output, equals: "i32", vocabulary: wide)
@@ -72,7 +73,7 @@ import ZooStorage
     let again = importer(dir).ingest(dataset: megatronFixtures + "/u16")
     #expect(again.status == .upToDate)
     #expect(again.tokens == 33 && again.documents == 4)
-    let wide = TokenStoreVocabulary(tokenizer: "wide", tokenizerSHA256: "", vocabularySize: 100_000, endOfText: 50256)
+    let wide = TokenVocabulary(tokenizer: "wide", tokenizerSHA256: "", vocabularySize: 100_000, endOfText: 50256)
     #expect(importer(dir, vocabulary: wide).ingest(dataset: megatronFixtures + "/u16").status == .written)
     #expect(try TokenStore(path: dir.path + "/out/u16.h5").vocabulary == wide)
   }
@@ -101,7 +102,7 @@ import ZooStorage
   /// Ids at or above the vocabulary size are refused even where the dtype holds them.
   @Test func idsAreCheckedAgainstTheGivenVocabulary() throws {
     let dir = try TemporaryDirectory()
-    let small = TokenStoreVocabulary(tokenizer: "small", tokenizerSHA256: "", vocabularySize: 50256, endOfText: 0)
+    let small = TokenVocabulary(tokenizer: "small", tokenizerSHA256: "", vocabularySize: 50256, endOfText: 0)
     let result = importer(dir, vocabulary: small).ingest(dataset: megatronFixtures + "/u16")
     guard case .failed(let reason) = result.status else {
       Issue.record("50256 accepted with a vocabulary of 50256 ids")

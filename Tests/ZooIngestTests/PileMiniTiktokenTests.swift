@@ -65,7 +65,7 @@ struct PileMiniTiktokenTests {
         continue
       }
       let store = try TokenStore(path: dir.path + "/" + shard.file.replacingOccurrences(of: ".jsonl.zst", with: ".h5"))
-      #expect(store.vocabulary == TokenStoreVocabulary(tokenizer: tokenizer.identity))
+      #expect(store.vocabulary == tokenizer.vocabulary)
       #expect(store.documentCount == shard.token_counts.count)
       #expect(store.tokenCount == shard.token_counts.reduce(0, +) + shard.token_counts.count)
       let tokens = try store.readTokens(0..<store.tokenCount)
@@ -77,7 +77,7 @@ struct PileMiniTiktokenTests {
         #expect(Int(offsets[d + 1]) - start == count + 1)
         let expected = referenceIDs[cursor..<(cursor + count)]
         if !tokens[start..<(start + count)].elementsEqual(expected) { mismatches += 1 }
-        #expect(tokens[start + count] == tokenizer.identity.endOfText)
+        #expect(tokens[start + count] == tokenizer.vocabulary.endOfText)
         if let subsets = shard.subsets { #expect(store.metadata.subsets[Int(subsetIndex[d])] == subsets[d]) }
         cursor += count
       }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooSupport
 
 @testable import ZooStorage
 
@@ -18,7 +19,7 @@ private func pythonHasH5py() -> Bool {
 struct H5pyInteropTests {
   @Test func h5pyReadsStoresAndLossFiles() throws {
     let dir = try TempDir()
-    let gpt2 = TokenStoreVocabulary(tokenizer: "gpt2", tokenizerSHA256: "cafe", vocabularySize: 50257, endOfText: 50256)
+    let gpt2 = TokenVocabulary(tokenizer: "gpt2", tokenizerSHA256: "cafe", vocabularySize: 50257, endOfText: 50256)
     let writer = try TokenStoreWriter(path: dir.path + "/s.h5", vocabulary: gpt2)
     try [UInt32]([464, 2068, 7586]).withUnsafeBufferPointer { try writer.appendDocument($0, subset: "Github") }
     try [UInt32]([13]).withUnsafeBufferPointer { try writer.appendDocument($0, subset: "Gutenberg (PG-19)") }
@@ -78,7 +79,7 @@ struct H5pyInteropTests {
     process.waitUntilExit()
     #expect(process.terminationStatus == 0 && output.contains("ok"), "\(output)")
     let legacy = try TokenStore(path: dir.path + "/legacy.h5")
-    #expect(legacy.vocabulary == TokenStoreVocabulary(tokenizer: "gpt2", tokenizerSHA256: "", vocabularySize: 50257, endOfText: 50256))
+    #expect(legacy.vocabulary == TokenVocabulary(tokenizer: "gpt2", tokenizerSHA256: "", vocabularySize: 50257, endOfText: 50256))
     #expect(try legacy.readTokens(0..<2) == [464, 50256])
   }
 }

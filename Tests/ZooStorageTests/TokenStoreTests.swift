@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import ZooSupport
 
 @testable import ZooStorage
 
 /// 16-bit ids ending documents with 50256, as GPT-2's do.
-let sixteenBit = TokenStoreVocabulary(tokenizer: "test16", tokenizerSHA256: "aa", vocabularySize: 65536, endOfText: 50256)
+let sixteenBit = TokenVocabulary(tokenizer: "test16", tokenizerSHA256: "aa", vocabularySize: 65536, endOfText: 50256)
 /// Ids past 16 bits, documents ending with 0.
-let thirtyTwoBit = TokenStoreVocabulary(tokenizer: "test32", tokenizerSHA256: "bb", vocabularySize: 200_000, endOfText: 0)
+let thirtyTwoBit = TokenVocabulary(tokenizer: "test32", tokenizerSHA256: "bb", vocabularySize: 200_000, endOfText: 0)
 
 @Suite struct TokenStoreTests {
   @Test func roundTripWithAttributes() throws {

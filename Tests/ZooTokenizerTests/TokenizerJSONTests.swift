@@ -13,10 +13,11 @@ let neoxFixtures = fixtures.appendingPathComponent("neox")
 @Suite struct TokenizerJSONTests {
   @Test func bundledFileIsEleutherAIs() throws {
     #expect(try SHA256.hex(ofFile: BPETokenizer.bundledGPTNeoX20BPath) == BPETokenizer.bundledGPTNeoX20BSHA256)
-    #expect(neox.identity == TokenizerIdentity(
-      name: "gpt-neox-20b", sha256: BPETokenizer.bundledGPTNeoX20BSHA256, vocabularySize: 50277, endOfText: 0))
-    #expect(try Tokenizers.load("gpt-neox-20b").identity == neox.identity)
-    #expect(try Tokenizers.load("gpt2").identity.endOfText == 50256)
+    #expect(neox.vocabulary == TokenVocabulary(
+      tokenizer: "gpt-neox-20b", tokenizerSHA256: BPETokenizer.bundledGPTNeoX20BSHA256, vocabularySize: 50277,
+      endOfText: 0))
+    #expect(try Tokenizers.load("gpt-neox-20b").vocabulary == neox.vocabulary)
+    #expect(try Tokenizers.load("gpt2").vocabulary.endOfText == 50256)
   }
 
   /// Runs of 1–40 spaces and tabs at line starts and ends, \r\n, text NFC changes (decomposed

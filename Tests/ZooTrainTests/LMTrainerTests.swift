@@ -19,11 +19,11 @@ final class WorkDirectory {
 }
 
 /// GPT-2's vocabulary, as the grammar stores claim.
-let gpt2Vocabulary = TokenStoreVocabulary(tokenizer: "gpt2", tokenizerSHA256: "", vocabularySize: 50257, endOfText: 50256)
+let gpt2Vocabulary = TokenVocabulary(tokenizer: "gpt2", tokenizerSHA256: "", vocabularySize: 50257, endOfText: 50256)
 
 /// A token store of documents that follow a simple grammar over a few ids (learnable in a few
 /// dozen steps): "a b c" triples with a random lead token, each document 20–60 tokens.
-func grammarStore(at path: String, documents: Int, seed: UInt64, vocabulary: TokenStoreVocabulary = gpt2Vocabulary) throws {
+func grammarStore(at path: String, documents: Int, seed: UInt64, vocabulary: TokenVocabulary = gpt2Vocabulary) throws {
   var rng = SplitMix64(seed: seed)
   let writer = try TokenStoreWriter(path: path, vocabulary: vocabulary)
   for _ in 0..<documents {
@@ -181,7 +181,7 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     #expect(throws: TrainError.self) { try config.validate() }  // longer than the 32 positions
     // Stores of two tokenizers in one run.
     let other = dir.path + "/neox.h5"
-    let neox = TokenStoreVocabulary(tokenizer: "gpt-neox-20b", tokenizerSHA256: "", vocabularySize: 50277, endOfText: 0)
+    let neox = TokenVocabulary(tokenizer: "gpt-neox-20b", tokenizerSHA256: "", vocabularySize: 50277, endOfText: 0)
     try grammarStore(at: other, documents: 5, seed: 5, vocabulary: neox)
     #expect(throws: TrainError.invalid(
       "\(other) holds gpt-neox-20b (50277 ids, EOT 0) ids but \(store) holds gpt2 (50257 ids, EOT 50256): one run trains on one tokenizer"

@@ -20,11 +20,11 @@ public final class TokenCorpus {
   /// Held-out range in the last store.
   public let evalRange: Range<Int>
   /// What the ids mean (the same in every store).
-  public let vocabulary: TokenStoreVocabulary
+  public let vocabulary: TokenVocabulary
 
   /// The vocabulary the stores at `paths` share; stores of different tokenizers are an error
   /// naming two of them.
-  public static func vocabulary(of paths: [String]) throws -> TokenStoreVocabulary {
+  public static func vocabulary(of paths: [String]) throws -> TokenVocabulary {
     guard let first = paths.first else { throw TrainError.invalid("no token stores given") }
     for path in paths where !FileManager.default.fileExists(atPath: path) {
       throw TrainError.invalid("no such token store: \(path)")

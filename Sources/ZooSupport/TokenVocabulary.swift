@@ -1,7 +1,8 @@
-/// What the ids of a token store mean (FORMATS.md, "Token store"): the tokenizer that made them,
-/// the number of ids and the end-of-text id after every document. Every reader takes these from
-/// the store, never from constants.
-public struct TokenStoreVocabulary: Sendable, Equatable, Codable {
+/// What a sequence of token ids means: the tokenizer that made them, the number of ids and the
+/// end-of-text id after every document. A tokenizer has one; a token store records its
+/// tokenizer's (docs/FORMATS.md, "Token store"), and every reader takes it from the store, never
+/// from constants.
+public struct TokenVocabulary: Sendable, Equatable, Codable {
   /// Tokenizer name (`gpt2`, `gpt-neox-20b`, a `tokenizer.json` file name).
   public var tokenizer: String
   /// sha256 of the tokenizer's definition file; empty in stores written before it was recorded.
@@ -21,7 +22,7 @@ public struct TokenStoreVocabulary: Sendable, Equatable, Codable {
 
   /// Whether ids of the two stores mean the same: same tokenizer, size and end-of-text id (and
   /// the same definition file where both stores record it).
-  public func sameTokens(as other: TokenStoreVocabulary) -> Bool {
+  public func sameTokens(as other: TokenVocabulary) -> Bool {
     tokenizer == other.tokenizer && vocabularySize == other.vocabularySize && endOfText == other.endOfText
       && (tokenizerSHA256.isEmpty || other.tokenizerSHA256.isEmpty || tokenizerSHA256 == other.tokenizerSHA256)
   }
