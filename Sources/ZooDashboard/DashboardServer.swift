@@ -34,7 +34,10 @@ public enum DashboardServer {
   /// server with the port it listens on.
   public static func start(_ dashboard: Dashboard, host: String, port: UInt16) async throws -> (server: HTTPServer, port: UInt16) {
     let address: sockaddr_in = try .inet(ip4: host, port: port)
-    let server = HTTPServer(address: address, logger: .disabled, handler: Handler(dashboard: dashboard))
+    // FlyingFox answers 500 to a request its handler has not finished in `timeout` seconds (15 by
+    // default); a page over a large registry, or one served while the machine is busy, may take
+    // longer, so the limit is generous.
+    let server = HTTPServer(address: address, timeout: 300, logger: .disabled, handler: Handler(dashboard: dashboard))
     Task { try await server.run() }
     try await server.waitUntilListening()
     guard case .ip4(_, let bound)? = await server.listeningAddress else { throw SocketError.disconnected }
