@@ -73,14 +73,6 @@ public final class BPETokenizer: Tokenizer {
   }
 
   private func encodePieces(_ text: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
-    guard let base = text.baseAddress else { return }
-    PreTokenizer.forEachPiece(text) { range in
-      let start = base + range.lowerBound
-      if let id = ranks.rank(of: start, count: range.count) {
-        out.append(UInt32(bitPattern: id))
-      } else {
-        BytePairMerge.encode(UnsafeBufferPointer(start: start, count: range.count), ranks: ranks, into: &out)
-      }
-    }
+    BytePairMerge.encodePieces(text, ranks: ranks, into: &out)
   }
 }

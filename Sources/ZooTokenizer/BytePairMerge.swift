@@ -7,6 +7,20 @@ enum BytePairMerge {
   /// use the heap so that pathological inputs (a 50 MB run of letters) stay O(n log n).
   static let heapThreshold = 96
 
+  /// Appends the ids of `text` (valid UTF-8) to `out`: GPT-2's pre-tokenizer cuts it into pieces,
+  /// a piece that is itself a token costs one hash probe, the others are merged.
+  static func encodePieces(_ text: UnsafeBufferPointer<UInt8>, ranks: RankTable, into out: inout [UInt32]) {
+    guard let base = text.baseAddress else { return }
+    PreTokenizer.forEachPiece(text) { range in
+      let start = base + range.lowerBound
+      if let id = ranks.rank(of: start, count: range.count) {
+        out.append(UInt32(bitPattern: id))
+      } else {
+        encode(UnsafeBufferPointer(start: start, count: range.count), ranks: ranks, into: &out)
+      }
+    }
+  }
+
   /// Appends the ids of `piece` (which is not itself a token) to `out`.
   static func encode(_ piece: UnsafeBufferPointer<UInt8>, ranks: RankTable, into out: inout [UInt32]) {
     if piece.count <= heapThreshold {

@@ -58,15 +58,7 @@ public final class GPT2Tokenizer: Tokenizer {
   /// Appends the ids of `utf8` (valid UTF-8) to `out`. A literal `<|endoftext|>` in the text
   /// is ordinary text.
   public func encodeOrdinary(_ utf8: UnsafeBufferPointer<UInt8>, into out: inout [UInt32]) {
-    guard let base = utf8.baseAddress else { return }
-    PreTokenizer.forEachPiece(utf8) { range in
-      let start = base + range.lowerBound
-      if let rank = ranks.rank(of: start, count: range.count) {
-        out.append(UInt32(bitPattern: rank))
-      } else {
-        BytePairMerge.encode(UnsafeBufferPointer(start: start, count: range.count), ranks: ranks, into: &out)
-      }
-    }
+    BytePairMerge.encodePieces(utf8, ranks: ranks, into: &out)
   }
 
   /// ``encodeOrdinary(_:into:)``: a literal `<|endoftext|>` is ordinary text.
