@@ -13,8 +13,8 @@ struct SweepCommand: ParsableCommand {
       <sweep>-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>, --jobs at a time with one thread each (small MQAR \
       models keep two single-threaded runs busier than one two-threaded run; see README), the \
       largest (examples × length × epochs × d_model) first so the jobs finish close together. \
-      Interrupted: finished points stay; run the same command again to go on (killed points are \
-      redone). Then: zoo-runs query queries/mqar_accuracy_by_d_model.sql, zoo-analyze mqar.
+      Interrupted: finished points stay; run the same command again to go on (killed points \
+      resume from their last checkpoint). Then: zoo-runs query queries/mqar_accuracy_by_d_model.sql, zoo-analyze mqar.
 
       Example: zoo-train sweep sweeps/fig2-cpu.json
       """)
@@ -25,9 +25,10 @@ struct SweepCommand: ParsableCommand {
   @Flag(help: "Print the points that would run, in launch order, and exit.") var dryRun = false
 
   /// The `zoo-train` arguments that train `run` in a child process: its configuration as JSON,
-  /// one thread, plain log lines, the shared registry.
+  /// continuing the run where an earlier sweep left it unfinished, one thread, plain log lines,
+  /// the shared registry.
   static func childArguments(_ run: SweepRun, db: String) -> [String] {
-    ["mqar", "--config", run.config.json, "--name", run.name, "--replace-unfinished", "--threads", "1", "--db", db, "--plain"]
+    ["mqar", "--config", run.config.json, "--name", run.name, "--resume-unfinished", "--threads", "1", "--db", db, "--plain"]
   }
 
   func run() throws {
@@ -47,8 +48,8 @@ struct SweepCommand: ParsableCommand {
       let progress = Progress(title: sweep.name, total: Double(pending.count), logInterval: 0)
       let logs = URL(fileURLWithPath: dbPath).deletingLastPathComponent().appendingPathComponent("sweep-logs")
       AtomicFile.removeStaleTemporaries(in: logs.path, reportAs: "zoo-train")
-      let children = order.map { point in
-        let run = sweep.run(point)
+      let children = try order.map { point in
+        let run = try sweep.run(point)
         return ProcessPool.Job(
           name: run.name, executable: executable, arguments: Self.childArguments(run, db: dbPath),
           logPath: logs.appendingPathComponent("\(run.name).log").path)
