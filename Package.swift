@@ -2,9 +2,10 @@
 // Zoo: measuring and improving recall in efficient language models (Zoology, ICLR 2024), in Swift.
 //
 // Dependencies point one way:
-//   C system libraries -> ZooSupport / ZooStorage / ZooTokenizer / ZooTensor
-//     -> ZooIngest / ZooRegistry / ZooModel / ZooTrain / ZooAnalysis -> zoo-* executables.
-// Analysis never imports the model. Only executables use ArgumentParser.
+//   C system libraries -> ZooSupport / ZooStorage / ZooTokenizer / ZooTensor / ZooTracking
+//     -> ZooIngest / ZooRegistry / ZooModel / ZooTrain / ZooAnalysis / ZooDashboard -> zoo-* executables.
+// The ingester and trainers log through ZooTracking's protocol and never see SQLite (ZooRegistry
+// implements it); analysis never imports the model or the registry. Only executables use ArgumentParser.
 //
 // Timed builds: swift build -c release -Xswiftc -target-cpu -Xswiftc haswell
 // (Swift's default x86-64 target is SSE2: SIMD FMA and Float16 become libcalls; see README).
@@ -39,40 +40,42 @@ let package = Package(
     .target(
       name: "ZooTokenizer", dependencies: ["ZooSupport"],
       resources: [.copy("Resources/gpt2.tiktoken"), .copy("Resources/gpt-neox-20b.tokenizer.json")]),
-    // SQLite experiment registry.
-    .target(name: "ZooRegistry", dependencies: ["CSQLite", "ZooSupport"]),
+    // What the ingester and trainers record: runs, metrics, stores, through a protocol (no SQLite).
+    .target(name: "ZooTracking"),
+    // SQLite experiment registry, the tracking protocol's implementation.
+    .target(name: "ZooRegistry", dependencies: ["CSQLite", "ZooTracking", "ZooSupport"]),
     // Pile shards -> token stores.
     .target(
       name: "ZooIngest",
-      dependencies: ["ZooStorage", "ZooTokenizer", "ZooRegistry", "ZooSupport"]),
+      dependencies: ["ZooStorage", "ZooTokenizer", "ZooTracking", "ZooSupport"]),
     // Tensors, ops with hand-written backward, tape, AdamW.
     .target(name: "ZooTensor", dependencies: ["COpenBLAS", "ZooSupport"]),
     // Language model skeleton and sequence mixers.
     .target(name: "ZooModel", dependencies: ["ZooTensor", "ZooSupport"]),
-    // Training loops (LM on token stores, MQAR) and sweeps.
+    // The training loop (LM on token stores, MQAR), checkpoints, sweeps, export.
     .target(
       name: "ZooTrain",
-      dependencies: ["ZooModel", "ZooTensor", "ZooStorage", "ZooRegistry", "ZooSupport"]),
+      dependencies: ["ZooModel", "ZooTensor", "ZooStorage", "ZooTracking", "ZooSupport"]),
     // AR hits, gap attribution, buckets, CSV.
-    .target(name: "ZooAnalysis", dependencies: ["ZooStorage", "ZooRegistry", "ZooSupport"]),
+    .target(name: "ZooAnalysis", dependencies: ["ZooStorage", "ZooSupport"]),
     // Read-only registry dashboard: routing, HTML pages, server-drawn SVG charts, on FlyingFox.
     .target(
       name: "ZooDashboard",
       dependencies: [
-        "ZooRegistry", "ZooSupport", .product(name: "FlyingFox", package: "FlyingFox"),
+        "ZooRegistry", "ZooTracking", "ZooSupport", .product(name: "FlyingFox", package: "FlyingFox"),
         .product(name: "FlyingSocks", package: "FlyingFox"),
       ]),
 
     .executableTarget(
       name: "zoo-ingest",
       dependencies: [
-        "ZooIngest", "ZooRegistry", "ZooSupport",
+        "ZooIngest", "ZooRegistry", "ZooTokenizer", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
       name: "zoo-train",
       dependencies: [
-        "ZooTrain", "ZooModel", "ZooTensor", "ZooRegistry", "ZooSupport",
+        "ZooTrain", "ZooModel", "ZooTensor", "ZooRegistry", "ZooTracking", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
@@ -84,13 +87,13 @@ let package = Package(
     .executableTarget(
       name: "zoo-runs",
       dependencies: [
-        "ZooRegistry", "ZooDashboard", "ZooStorage", "ZooSupport",
+        "ZooRegistry", "ZooTracking", "ZooDashboard", "ZooStorage", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
       name: "zoo-bench",
       dependencies: [
-        "ZooIngest", "ZooTokenizer", "ZooStorage", "ZooRegistry", "ZooTensor", "ZooModel",
+        "ZooIngest", "ZooTokenizer", "ZooStorage", "ZooRegistry", "ZooTracking", "ZooTensor", "ZooModel",
         "ZooAnalysis", "ZooDashboard", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
@@ -98,15 +101,15 @@ let package = Package(
     .testTarget(name: "ZooSupportTests", dependencies: ["ZooSupport"]),
     .testTarget(name: "ZooStorageTests", dependencies: ["ZooStorage", "CZstd", "ZooSupport"]),
     .testTarget(name: "ZooTokenizerTests", dependencies: ["ZooTokenizer", "ZooStorage", "ZooSupport"], exclude: ["Fixtures"]),
-    .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry", "ZooSupport"]),
+    .testTarget(name: "ZooRegistryTests", dependencies: ["ZooRegistry", "ZooTracking", "ZooSupport"]),
     .testTarget(
-      name: "ZooIngestTests", dependencies: ["ZooIngest", "ZooStorage", "ZooTokenizer", "ZooRegistry", "ZooSupport", "CZstd"],
+      name: "ZooIngestTests", dependencies: ["ZooIngest", "ZooStorage", "ZooTokenizer", "ZooTracking", "ZooSupport", "CZstd"],
       exclude: ["Fixtures"]),
     .testTarget(name: "ZooTensorTests", dependencies: ["ZooTensor"]),
-    .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor"], exclude: ["Fixtures"]),
-    .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage", "ZooSupport"]),
+    .testTarget(name: "ZooModelTests", dependencies: ["ZooModel", "ZooTensor", "ZooSupport"], exclude: ["Fixtures"]),
+    .testTarget(name: "ZooTrainTests", dependencies: ["ZooTrain", "ZooModel", "ZooStorage", "ZooTracking", "ZooTensor", "ZooSupport"]),
     .testTarget(name: "ZooAnalysisTests", dependencies: ["ZooAnalysis", "ZooStorage", "ZooSupport"]),
-    .testTarget(name: "ZooDashboardTests", dependencies: ["ZooDashboard", "ZooRegistry", "ZooSupport"]),
-    .testTarget(name: "ZooCLITests", dependencies: ["ZooStorage", "ZooRegistry", "ZooDashboard", "ZooSupport"]),
+    .testTarget(name: "ZooDashboardTests", dependencies: ["ZooDashboard", "ZooRegistry", "ZooTracking", "ZooSupport"]),
+    .testTarget(name: "ZooCLITests", dependencies: ["ZooStorage", "ZooRegistry", "ZooTracking", "ZooDashboard", "ZooSupport"]),
   ]
 )

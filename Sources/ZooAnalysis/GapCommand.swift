@@ -82,7 +82,7 @@ public enum GapCommand {
       let candidates = [beside, name, "tokens/" + name]
       guard let found = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
         throw AnalysisError.tokenStoreMismatch(
-          file: info.path, reason: "token store \(name) not found (looked in \(candidates.joined(separator: ", "))); pass --tokens")
+          file: info.path, reason: "token store \(name) not found (looked in \(candidates.joined(separator: ", "))); name the store explicitly")
       }
       path = found
     }

@@ -1,5 +1,6 @@
 import Foundation
 import ZooRegistry
+import ZooTracking
 
 extension Dashboard {
   /// The sortable columns of the runs page, by their `sort=` name.

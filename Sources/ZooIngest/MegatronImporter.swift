@@ -1,8 +1,8 @@
 import Dispatch
 import Foundation
-import ZooRegistry
 import ZooStorage
 import ZooSupport
+import ZooTracking
 
 /// Turns Megatron-LM / GPT-NeoX indexed datasets (`PREFIX.idx` + `PREFIX.bin`) into token
 /// stores, one store per dataset, `<out>/<basename of PREFIX>.h5`.
@@ -100,8 +100,8 @@ public struct MegatronImporter {
     if unterminated > 0 {
       writeStandardError(
         "zoo-ingest: warning: \(name): \(unterminated) of \(metadata.documents) documents do not end with "
-          + "\(vocabulary.tokenizer)'s end-of-text id \(vocabulary.endOfText) (made without --append-eod, or not "
-          + "\(vocabulary.tokenizer) ids? see --tokenizer)\n")
+          + "\(vocabulary.tokenizer)'s end-of-text id \(vocabulary.endOfText) (made without Megatron's --append-eod, "
+          + "or ids of another tokenizer?)\n")
     }
     tracker?.recordStore(metadata, at: result.output, skipped: [:])
   }

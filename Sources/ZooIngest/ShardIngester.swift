@@ -1,8 +1,8 @@
 import Foundation
-import ZooRegistry
 import ZooStorage
 import ZooSupport
 import ZooTokenizer
+import ZooTracking
 
 /// Turns Pile shards (`.jsonl.zst`) into token stores, one store per shard (docs/FORMATS.md, "Token store").
 ///

@@ -1,6 +1,6 @@
-import ZooRegistry
 import ZooStorage
 import ZooSupport
+import ZooTracking
 
 extension ExperimentTracker {
   /// Records a written token store as a dataset; a registry failure is a warning, since the

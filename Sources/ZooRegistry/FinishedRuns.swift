@@ -1,5 +1,6 @@
 import Foundation
 import ZooSupport
+import ZooTracking
 
 /// What ``Registry/addFinishedRun(_:metrics:artifact:)`` did.
 public enum AddRunResult: Sendable, Equatable {
@@ -45,7 +46,7 @@ extension Registry {
         throw TrackerError.conflictingRun(
           spec.name,
           reason: "kind \(existing.kind), \(artifact.kind) \(files.isEmpty ? "none" : files.joined(separator: ", ")); "
-            + "not \(artifact.path) (sha256 \(artifact.sha256.prefix(12))…): pick another --name or 'zoo-runs delete \(spec.name)'")
+            + "not \(artifact.path) (sha256 \(artifact.sha256.prefix(12))…); delete that run first or use another name")
       }
       let id = try insertRun(spec, finished: true)
       let point = try database.prepare("INSERT INTO metrics(run_id, key, step, value, wall_time) VALUES (?, ?, 0, ?, ?)")

@@ -1,5 +1,6 @@
 import Foundation
 import ZooSupport
+import ZooTracking
 
 /// A run as stored in the registry.
 public struct RunRecord: Sendable, Equatable {

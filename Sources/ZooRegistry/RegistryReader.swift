@@ -1,4 +1,5 @@
 import Foundation
+import ZooTracking
 
 /// One row of the runs overview: the run with totals over its metric summaries.
 public struct RunOverview: Sendable, Equatable {

@@ -1,5 +1,6 @@
 import Foundation
 import ZooSupport
+import ZooTracking
 
 /// One run's logging handle on the SQLite registry. Metric points are buffered and written in one
 /// `BEGIN IMMEDIATE` transaction per batch (history rows plus one summary upsert per key), when the

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ZooRegistry
 import ZooSupport
+import ZooTracking
 
 /// `zoo-bench registry`: logs metric points into a registry run as a trainer does (one point per
 /// key per step, batched writes) and reports points per second. Several of these pointed at one

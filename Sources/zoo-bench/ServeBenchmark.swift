@@ -3,6 +3,7 @@ import Foundation
 import ZooDashboard
 import ZooRegistry
 import ZooSupport
+import ZooTracking
 
 /// `zoo-bench serve`: fills a registry in a temporary directory with many runs and metric points
 /// (through the registry's batched writer), serves it on a loopback port and times the runs page,

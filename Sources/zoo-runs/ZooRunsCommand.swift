@@ -3,6 +3,7 @@ import Foundation
 import ZooRegistry
 import ZooStorage
 import ZooSupport
+import ZooTracking
 
 @main
 struct ZooRunsCommand: ParsableCommand {

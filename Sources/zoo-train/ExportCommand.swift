@@ -27,10 +27,22 @@ struct ExportCommand: ParsableCommand {
   func run() throws {
     do {
       let registry = try Registry(path: Registry.resolvePath(db))
-      let result = try ModelExport.export(run: name, registry: registry, runsDirectory: runsDir, to: out)
+      let result = try ModelExport.export(run: name, checkpoint: try checkpoint(registry: registry), to: out)
       print("exported \(name) (step \(result.step), \(result.parameters) parameters in \(result.tensors) tensors) to \(result.directory)")
     } catch {
       throw failure(error)
     }
+  }
+
+  /// The run's checkpoint: its last `checkpoint` artifact in the registry, else
+  /// `<runs-dir>/<name>/checkpoint.bin` (where a killed run leaves its last one).
+  func checkpoint(registry: Registry) throws -> String {
+    let run = try registry.requireRun(named: name)
+    let fallback = URL(fileURLWithPath: runsDir).appendingPathComponent(name).appendingPathComponent("checkpoint.bin").path
+    let path = try registry.artifacts(ofRun: name).last { $0.kind == "checkpoint" }?.path ?? fallback
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw TrainError.invalid("run '\(name)' (kind \(run.kind)) has no checkpoint at \(path); only zoo-train lm runs can be exported")
+    }
+    return path
   }
 }

@@ -5,6 +5,7 @@ import ZooRegistry
 import ZooSupport
 import ZooTensor
 import ZooTrain
+import ZooTracking
 
 struct LMCommand: ParsableCommand {
   static let configuration = CommandConfiguration(

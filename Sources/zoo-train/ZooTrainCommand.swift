@@ -4,6 +4,7 @@ import ZooRegistry
 import ZooSupport
 import ZooTensor
 import ZooTrain
+import ZooTracking
 
 @main
 struct ZooTrainCommand: ParsableCommand {
@@ -21,14 +22,16 @@ struct ZooTrainCommand: ParsableCommand {
 /// Prints `error` as one line and exits 1 (130 for an interruption), saying how to go on where
 /// there is a way: `resume` is the command that continues the run.
 func failure(_ error: any Error, resume: String? = nil) -> ExitCode {
-  switch error as? TrainError {
-  case .interrupted?:
-    writeStandardError("zoo-train: \(error)" + (resume.map { " with: \($0)" } ?? "") + "\n")
-    return ExitCode(130)
-  case .nonFinite?:
-    writeStandardError("zoo-train: \(error) (--lr)\n")
-  default:
-    writeStandardError("zoo-train: \(error)\n")
+  var line = "zoo-train: \(error)"
+  var code: Int32 = 1
+  switch error {
+  case TrainError.interrupted:
+    line += resume.map { " with: \($0)" } ?? ""
+    code = 130
+  case TrainError.nonFinite: line += " (--lr)"
+  case TrackerError.duplicateRun: line += " (pick another --name, or --resume it)"
+  default: break
   }
-  return ExitCode(1)
+  writeStandardError(line + "\n")
+  return ExitCode(code)
 }

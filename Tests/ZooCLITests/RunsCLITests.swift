@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ZooRegistry
 import ZooSupport
+import ZooTracking
 
 /// Fills a registry as ingest and training would: datasets, LM runs, an MQAR grid, odd values.
 func fillRegistry(at path: String) throws {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import ZooRegistry
 import ZooSupport
+import ZooTracking
 
 @testable import ZooDashboard
 

@@ -1,8 +1,8 @@
 import Foundation
 import Testing
-import ZooRegistry
 import ZooStorage
 import ZooSupport
+import ZooTracking
 
 @testable import ZooIngest
 

@@ -1,9 +1,9 @@
 import Foundation
 import Testing
-import ZooRegistry
 import ZooStorage
 import ZooSupport
 import ZooTokenizer
+import ZooTracking
 
 @testable import ZooIngest
 

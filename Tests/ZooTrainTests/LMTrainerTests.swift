@@ -1,10 +1,10 @@
 import Foundation
 import Testing
 import ZooModel
-import ZooRegistry
 import ZooStorage
 import ZooSupport
 import ZooTensor
+import ZooTracking
 
 @testable import ZooTrain
 

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import ZooModel
-import ZooRegistry
+import ZooTracking
 
 @testable import ZooTrain
 

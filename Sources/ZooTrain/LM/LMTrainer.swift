@@ -1,9 +1,9 @@
 import Foundation
 import ZooModel
-import ZooRegistry
 import ZooStorage
 import ZooSupport
 import ZooTensor
+import ZooTracking
 
 /// What a finished language-model run reports.
 public struct LMTrainingResult: Sendable {

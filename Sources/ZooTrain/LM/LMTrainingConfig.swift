@@ -89,15 +89,15 @@ public struct LMTrainingConfig: Codable, Equatable, Sendable {
   public func validate() throws {
     try model.validate()
     func fail(_ message: String) -> TrainError { .invalid(message) }
-    if seqLen < 2 { throw fail("--seq-len must be at least 2") }
+    if seqLen < 2 { throw fail("seq_len must be at least 2") }
     if model.maxPositions > 0 && model.maxPositions < seqLen {
-      throw fail("--seq-len \(seqLen) exceeds the model's \(model.maxPositions) positions")
+      throw fail("seq_len \(seqLen) exceeds the model's \(model.maxPositions) positions")
     }
-    if batch < 1 { throw fail("--batch must be at least 1") }
-    if steps < 1 { throw fail("--steps must be at least 1") }
-    if !(learningRate > 0) { throw fail("--lr must be positive") }
-    if weightDecay < 0 { throw fail("--weight-decay must be >= 0") }
-    if checkpointEvery < 1 || logEvery < 1 { throw fail("--checkpoint-every and --log-every must be at least 1") }
+    if batch < 1 { throw fail("batch must be at least 1") }
+    if steps < 1 { throw fail("steps must be at least 1") }
+    if !(learningRate > 0) { throw fail("lr must be positive") }
+    if weightDecay < 0 { throw fail("weight_decay must be >= 0") }
+    if checkpointEvery < 1 || logEvery < 1 { throw fail("checkpoint_every and log_every must be at least 1") }
     for path in data where !FileManager.default.fileExists(atPath: path) {
       throw fail("no such token store: \(path)")
     }

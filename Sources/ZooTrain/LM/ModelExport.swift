@@ -1,8 +1,8 @@
 import Foundation
 import ZooModel
-import ZooRegistry
 import ZooStorage
 import ZooSupport
+import ZooTracking
 
 /// `zoo-train export`: a run's weights for PyTorch. The directory holds `model.safetensors` (every
 /// parameter as float32 under its Zoology `state_dict` name; the head is tied to
@@ -24,22 +24,10 @@ public enum ModelExport {
     public var tensors: Int
   }
 
-  /// The checkpoint of run `name`: its last `checkpoint` artifact in the registry, else
-  /// `<runsDirectory>/<name>/checkpoint.bin` (where a killed run leaves its last one).
-  public static func checkpointPath(run name: String, registry: Registry, runsDirectory: String) throws -> String {
-    let run = try registry.requireRun(named: name)
-    let fallback = URL(fileURLWithPath: runsDirectory).appendingPathComponent(name).appendingPathComponent("checkpoint.bin").path
-    let path = try registry.artifacts(ofRun: name).last { $0.kind == "checkpoint" }?.path ?? fallback
-    guard FileManager.default.fileExists(atPath: path) else {
-      throw TrainError.invalid("run '\(name)' (kind \(run.kind)) has no checkpoint at \(path); only zoo-train lm runs can be exported")
-    }
-    return path
-  }
-
-  /// Exports run `name` into the directory `directory`, which must not exist or be empty; the
-  /// files are written into a temporary directory beside it that is then renamed.
-  public static func export(run name: String, registry: Registry, runsDirectory: String, to directory: String) throws -> Result {
-    let checkpoint = try checkpointPath(run: name, registry: registry, runsDirectory: runsDirectory)
+  /// Exports the weights of run `name` from its checkpoint file `checkpoint` into the directory
+  /// `directory`, which must not exist or be empty; the files are written into a temporary
+  /// directory beside it that is then renamed.
+  public static func export(run name: String, checkpoint: String, to directory: String) throws -> Result {
     let kind = try Checkpoint.kind(path: checkpoint)
     guard kind == RunKind.lm.rawValue else {
       throw TrainError.invalid("run '\(name)' is a \(kind) run; only language-model runs (zoo-train lm) can be exported")
@@ -66,7 +54,7 @@ public enum ModelExport {
     var isDirectory: ObjCBool = false
     if FileManager.default.fileExists(atPath: out.path, isDirectory: &isDirectory) {
       guard isDirectory.boolValue, try FileManager.default.contentsOfDirectory(atPath: out.path).isEmpty else {
-        throw TrainError.invalid("\(out.path) already exists and is not an empty directory; remove it or pick another --out")
+        throw TrainError.invalid("\(out.path) already exists and is not an empty directory")
       }
     }
     let temporary = AtomicFile.temporaryPath(for: out.path)

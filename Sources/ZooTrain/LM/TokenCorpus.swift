@@ -58,7 +58,7 @@ public final class TokenCorpus {
     let last = parts.count - 1
     let lastCount = parts[last].tokens.count
     guard evalTokens >= 2, evalTokens < lastCount else {
-      throw TrainError.invalid("--eval-tokens \(evalTokens) must be between 2 and the last store's \(lastCount) tokens")
+      throw TrainError.invalid("eval_tokens \(evalTokens) must be between 2 and the last store's \(lastCount) tokens")
     }
     evalRange = (lastCount - evalTokens)..<lastCount
     parts[last].trainEnd = evalRange.lowerBound

@@ -1,8 +1,8 @@
 import Foundation
 import ZooModel
-import ZooRegistry
 import ZooSupport
 import ZooTensor
+import ZooTracking
 
 /// An MQAR run's settings (Zoology's `basic.py` defaults: 10,000 training and 1,000 test
 /// examples, batch 32, AdamW lr 1e-3 and weight decay 0.1, cosine over epochs to 0, early stop
@@ -92,7 +92,7 @@ public struct MQARTrainingConfig: Codable, Equatable, Sendable {
     if trainExamples < 1 || testExamples < 1 || batch < 1 || epochs < 1 {
       throw fail("train/test examples, batch and epochs must be positive")
     }
-    if !(learningRate > 0) { throw fail("--lr must be positive") }
+    if !(learningRate > 0) { throw fail("lr must be positive") }
   }
 
   /// Metric key suffix of a test task: `L64-kv4`.

@@ -178,7 +178,7 @@ public enum TrackerError: Error, CustomStringConvertible, Equatable {
   /// A one-line message.
   public var description: String {
     switch self {
-    case .duplicateRun(let name): "a run named '\(name)' already exists (pick another --name, or --resume it)"
+    case .duplicateRun(let name): "a run named '\(name)' already exists"
     case .unknownRun(let name): "no run named '\(name)' in the registry"
     case .conflictingRun(let name, let reason): "a run named '\(name)' already exists: \(reason)"
     }
