@@ -36,6 +36,8 @@ public struct LMTrainer {
   public var progressOnTerminal: Bool? = nil
   /// Stop after this many steps as if interrupted (tests of `--resume`); nil = run to the end.
   public var stopAfterStep: Int?
+  /// Threads of each training step (the weights do not depend on it).
+  public var threads = Compute.threads
 
   public init(config: LMTrainingConfig, name: String, runDirectory: String, tracker: (any ExperimentTracker)?) {
     self.config = config
@@ -114,7 +116,7 @@ public struct LMTrainer {
           targets[b * length + t] = Int32(windows[b * (length + 1) + t + 1])
         }
       }
-      let tape = Tape(dropoutSeed: config.seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
+      let tape = Tape(dropoutSeed: config.seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15, threads: threads)
       let out = model.loss(inputs: inputs, targets: targets, batch: batch, length: length, tape: tape)
       guard out.mean.isFinite else {
         run?.logMetric("train/loss", step: step, value: out.mean)
@@ -122,7 +124,7 @@ public struct LMTrainer {
       }
       tape.backward()
       let norm = clipGradients(parameters)
-      optimizer.update(parameters)
+      optimizer.update(parameters, threads: threads)
       model.zeroGradients()
       step += 1
       lastLoss = out.mean
