@@ -123,7 +123,7 @@ public struct LMTrainer {
         throw TrainError.nonFinite(step: step, loss: out.mean)
       }
       tape.backward()
-      let norm = clipGradients(parameters)
+      let norm = clipGradientNorm(parameters, maxNorm: config.gradClip)
       optimizer.update(parameters, threads: threads)
       model.zeroGradients()
       step += 1
@@ -169,26 +169,6 @@ public struct LMTrainer {
       steps: config.steps, lastTrainLoss: lastLoss, evalLoss: evaluation.meanLoss, unigramEntropy: unigram.trainEntropy,
       unigramHeldOutLoss: unigram.heldOutLoss,
       tokensPerSecond: tokensPerSecond, lossesPath: lossesPath, checkpointPath: checkpointPath)
-  }
-
-  /// Scales gradients so their global L2 norm is at most `gradClip`; returns the norm before.
-  private func clipGradients(_ parameters: [Tensor]) -> Double {
-    var sum = 0.0
-    for p in parameters where p.hasGrad {
-      let g = p.grad
-      var partial: Float = 0
-      for i in 0..<p.count { partial += g[i] * g[i] }
-      sum += Double(partial)
-    }
-    let norm = sum.squareRoot()
-    if config.gradClip > 0, norm > config.gradClip {
-      let scale = Float(config.gradClip / norm)
-      for p in parameters where p.hasGrad {
-        let g = p.grad
-        for i in 0..<p.count { g[i] *= scale }
-      }
-    }
-    return norm
   }
 
   private func seconds(since start: ContinuousClock.Instant, _ clock: ContinuousClock) -> Double {
