@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Runs `body(i)` for `i` in `0..<count` on up to `threads` threads.
 ///
@@ -9,6 +10,7 @@ public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
     for i in 0..<count { body(i) }
     return
   }
+  ParallelSplits.counter?.add()
   withoutActuallyEscaping(body) { body in
     let box = UncheckedSendable(body)
     DispatchQueue.concurrentPerform(iterations: min(threads, count)) { worker in
@@ -18,6 +20,30 @@ public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
         i += threads
       }
     }
+  }
+}
+
+/// Counts the ``parallelFor(_:threads:_:)`` calls that ran on more than one thread, so a test can
+/// check that its work really was split (a call nested in another's body is counted only when it
+/// runs on the calling thread).
+public enum ParallelSplits {
+  /// The counter of the current task, if any.
+  @TaskLocal public static var counter: Counter?
+
+  /// Runs `body` and returns its result with the number of its calls that ran on more than one thread.
+  public static func counting<T>(_ body: () throws -> T) rethrows -> (result: T, splits: Int) {
+    let counter = Counter()
+    let result = try $counter.withValue(counter) { try body() }
+    return (result, counter.count)
+  }
+
+  /// A thread-safe count.
+  public final class Counter: Sendable {
+    private let value = Mutex(0)
+    public init() {}
+    /// Calls counted so far.
+    public var count: Int { value.withLock { $0 } }
+    func add() { value.withLock { $0 += 1 } }
   }
 }
 

@@ -5,15 +5,15 @@ import ZooSupport
 /// `op(A)` of shape `m × k` and `op(B)` of shape `k × n`, on OpenBLAS's `cblas_sgemm`.
 ///
 /// OpenBLAS itself runs single-threaded; large products are cut into a number of row or column
-/// panels that depends only on the shape, and the panels run on ``Compute/threads`` threads. Each
+/// panels that depends only on the shape, and the panels run on `threads` threads. Each
 /// panel is the same computation whatever thread runs it, so results are bit-identical for any
 /// thread count (OpenBLAS's own threading is not: its edge tiles change with the split).
 public func sgemm(
   transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float = 1,
   _ a: UnsafePointer<Float>, lda: Int, _ b: UnsafePointer<Float>, ldb: Int, beta: Float,
-  _ c: UnsafeMutablePointer<Float>, ldc: Int
+  _ c: UnsafeMutablePointer<Float>, ldc: Int, threads: Int
 ) {
-  let threads = Compute.threads  // also makes sure OpenBLAS was set to one thread
+  _ = Compute.threads  // makes sure OpenBLAS was set to one thread
   guard m > 0, n > 0 else { return }
   if k == 0 {
     for i in 0..<m { for j in 0..<n { c[i * ldc + j] *= beta } }

@@ -2,29 +2,31 @@ import COpenBLAS
 import Foundation
 import Synchronization
 
-/// How many threads the tensor kernels use (our loops and OpenBLAS alike).
+/// The default thread count of the tensor kernels, and the per-op choice of how many to use.
 ///
-/// Work is split over rows, panels or independent items in a way fixed by the shapes, so results
-/// do not depend on the thread count (checked by the tests).
+/// Every op takes its thread count as a value (``Tape/threads``, an argument of ``sgemm`` and
+/// ``AdamW/update(_:threads:)``); ``threads`` is only the default a new tape starts with, set once
+/// by a command at start. Work is split over rows, panels or independent items in a way fixed by
+/// the shapes, so results do not depend on the thread count (checked by the tests).
 public enum Compute {
   private static let current: Atomic<Int> = {
     openblas_set_num_threads(1)
     return Atomic<Int>(1)
   }()
 
-  /// Threads used by kernels.
+  /// The default thread count (of ``Tape`` and ``AdamW/update(_:threads:)``).
   public static var threads: Int { current.load(ordering: .relaxed) }
 
-  /// Threads worth using for `work` elementwise operations: waking a second thread costs about
-  /// as much as a few tens of thousands of simple operations, so small work stays on one thread.
-  /// (Only the speed changes: results do not depend on the thread count.)
-  public static func threads(forWork work: Int) -> Int { work < 65_536 ? 1 : threads }
+  /// Threads worth using, of `available`, for `work` elementwise operations: waking a second
+  /// thread costs about as much as a few tens of thousands of simple operations, so small work
+  /// stays on one thread. (Only the speed changes: results do not depend on the thread count.)
+  public static func threads(_ available: Int, forWork work: Int) -> Int { work < 65_536 ? 1 : available }
 
   /// The OpenBLAS kernel family in use (e.g. `SkylakeX`, `Haswell`, `Prescott`).
   public static var blasCore: String { String(cString: openblas_get_corename()) }
 
-  /// Sets the thread count for our loops (OpenBLAS stays single-threaded: ``sgemm`` splits
-  /// large products into panels itself, so that results do not depend on the thread count).
+  /// Sets the default thread count, once at a command's start (OpenBLAS stays single-threaded:
+  /// ``sgemm`` splits large products into panels itself, so results do not depend on the thread count).
   public static func setThreads(_ n: Int) {
     current.store(max(1, n), ordering: .relaxed)
     openblas_set_num_threads(1)

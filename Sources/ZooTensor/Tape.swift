@@ -12,12 +12,19 @@ public final class Tape {
   public let dropoutSeed: UInt64?
   private var dropoutOps: UInt64 = 0
 
+  /// Threads the ops of this pass use, forward and backward (results do not depend on it).
+  public let threads: Int
+
   /// An empty tape; `recording: false` gives a forward-only one. With a `dropoutSeed`, dropout
   /// ops draw their masks from it (one stream per op, in call order), so a pass is reproducible.
-  public init(recording: Bool = true, dropoutSeed: UInt64? = nil) {
+  public init(recording: Bool = true, dropoutSeed: UInt64? = nil, threads: Int = Compute.threads) {
     isRecording = recording
     self.dropoutSeed = dropoutSeed
+    self.threads = max(1, threads)
   }
+
+  /// Threads worth using for an op of `work` elementwise operations (``Compute/threads(_:forWork:)``).
+  public func threads(forWork work: Int) -> Int { Compute.threads(threads, forWork: work) }
 
   /// The seed for the next dropout op of this pass, or nil when dropout is off.
   public func nextDropoutSeed() -> UInt64? {

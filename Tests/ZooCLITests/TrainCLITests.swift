@@ -67,8 +67,12 @@ import ZooStorage
     }
   }
 
-  /// Every mixer trains on pile-mini from the command line: 150 steps at d 32 lower the held-out
-  /// loss by more than 1.5 nats from the untrained model's (≈ ln 50257 = 10.8).
+  /// Every mixer trains on pile-mini from the command line: 400 steps at d 32 bring the held-out
+  /// loss more than 0.8 nats below the run's `eval/unigram_loss` (the context-free baseline, 6.62).
+  /// The margin takes mixing across positions: a model that sees only the current token (a mixer
+  /// that does not mix: sliding-window attention with window 1) ends 0.62 below it; the mixers end
+  /// 1.05 (RWKV) to 2.26 (Hyena) below. RetNet learns slower at this budget (0.31 below) and is only
+  /// held to beating the baseline.
   @Test(.enabled(if: Tool.shared != nil, "needs ../shared/data/pile-mini"))
   func everyMixerLowersHeldOutLoss() throws {
     let scratch = try Scratch()
@@ -88,14 +92,16 @@ import ZooStorage
         "zoo-train",
         [
           "lm", "--data", "tokens/00.h5", "tokens/01.h5", "--mixer", mixer, "--d-model", "32", "--layers", "2",
-          "--seq-len", "64", "--batch", "8", "--steps", "150", "--lr", "1e-2", "--eval-tokens", "4096", "--name", mixer, "--plain",
+          "--seq-len", "64", "--batch", "8", "--steps", "400", "--lr", "1e-2", "--eval-tokens", "4096", "--name", mixer, "--plain",
         ] + options[mixer, default: []], in: scratch.path, environment: env)
       #expect(train.status == 0, "\(mixer): \(train.stderr.suffix(2000))")
       guard train.status == 0 else { continue }
       let summaries = Dictionary(uniqueKeysWithValues: try Registry(path: scratch.path + "/zoo.db").summaries(ofRun: mixer).map { ($0.key, $0) })
       let evalLoss = try #require(summaries["eval/loss"]?.last)
-      print("zoo-train lm --mixer \(mixer): held-out loss \(String(format: "%.3f", evalLoss)) after 150 steps")
-      #expect(evalLoss < log(50257) - 1.5, "\(mixer): held-out loss \(evalLoss)")
+      let unigram = try #require(summaries["eval/unigram_loss"]?.last)
+      print("zoo-train lm --mixer \(mixer): held-out loss \(String(format: "%.3f", evalLoss)) after 400 steps, unigram \(String(format: "%.3f", unigram))")
+      let margin = mixer == "retnet" ? 0 : 0.8
+      #expect(evalLoss < unigram - margin, "\(mixer): held-out loss \(evalLoss), unigram baseline \(unigram)")
     }
   }
 

@@ -5,19 +5,19 @@ import ZooTensor
 
 @testable import ZooModel
 
-/// A mixer of `name` at a small size (its config's `tiny`), with its parameters randomized (not the
-/// zero biases of initialization, so every path carries gradient).
-func smallMixer(_ name: String, layer: Int = 1) -> any SequenceMixer {
+/// A mixer of `name` at a small size (its config's `tiny`; width 8, for length 12 unless given), with
+/// its parameters randomized (not the zero biases of initialization, so every path carries gradient).
+func smallMixer(_ name: String, layer: Int = 1, width: Int = 8, length: Int = 12) -> any SequenceMixer {
   let config = try! MixerCatalogue.config(named: name).tiny(layer: layer)
-  let mixer = config.makeMixer(context: MixerContext(dModel: 8, lMax: 12, layer: layer, layers: 2))
+  let mixer = config.makeMixer(context: MixerContext(dModel: width, lMax: length, layer: layer, layers: 2))
   var rng = SplitMix64(seed: UInt64(layer * 31 + name.count))
   for p in mixer.parameters { for i in 0..<p.tensor.count { p.tensor.value[i] = Float(rng.nextGaussian()) * 0.3 } }
   return mixer
 }
 
-func randomInput(batch: Int, length: Int, seed: UInt64) -> Tensor {
+func randomInput(batch: Int, length: Int, width: Int = 8, seed: UInt64) -> Tensor {
   var rng = SplitMix64(seed: seed)
-  let x = Tensor(zeros: [batch, length, 8], requiresGrad: true)
+  let x = Tensor(zeros: [batch, length, width], requiresGrad: true)
   for i in 0..<x.count { x.value[i] = Float(rng.nextGaussian()) }
   return x
 }
@@ -75,20 +75,25 @@ let contractCases: [(String, Int)] = MixerCatalogue.configs.flatMap { type in
     #expect(mismatches.isEmpty, "\(name): \(mismatches.prefix(5))")
   }
 
+  /// At width 16 and length 64 every mixer splits its work on 2 threads (checked), with the same bits.
   @Test(arguments: contractCases)
   func sameOutputAndGradientsWithOneAndTwoThreads(name: String, layer: Int) {
+    let mixer = smallMixer(name, layer: layer, width: 16, length: 64)
+    let x = randomInput(batch: 4, length: 64, width: 16, seed: 4)
     var results: [([Float], [[Float]])] = []
     for threads in [1, 2] {
-      Compute.setThreads(threads)
-      let mixer = smallMixer(name, layer: layer)
-      let x = randomInput(batch: 3, length: 12, seed: 4)
-      let tape = Tape()
-      let y = mixer.forward(x, tape: tape)
-      for i in 0..<y.count { y.grad[i] = Float(i % 7) - 3 }
-      tape.backward()
+      x.zeroGrad()
+      for p in mixer.parameters { p.tensor.zeroGrad() }
+      let (y, splits) = ParallelSplits.counting {
+        let tape = Tape(threads: threads)
+        let y = mixer.forward(x, tape: tape)
+        for i in 0..<y.count { y.grad[i] = Float(i % 7) - 3 }
+        tape.backward()
+        return y
+      }
+      #expect((splits > 0) == (threads > 1), "\(name)/\(layer) on \(threads) threads: \(splits) split calls")
       results.append((y.array, [x.gradArray] + mixer.parameters.map(\.tensor.gradArray)))
     }
-    Compute.setThreads(1)
     #expect(results[0].0 == results[1].0)
     #expect(results[0].1 == results[1].1)
   }
@@ -179,7 +184,7 @@ let contractCases: [(String, Int)] = MixerCatalogue.configs.flatMap { type in
     let recurrent = Tensor(zeros: [batch, length, d])
     TaylorLinearAttention.recurrent(
       q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, heads: heads,
-      featureDim: f, d: d, out: recurrent.value.baseAddress!)
+      featureDim: f, d: d, out: recurrent.value.baseAddress!, threads: 1)
     let worst = zip(quadratic.array, recurrent.array).map { abs($0 - $1) }.max()!
     #expect(worst < 1e-5, "max difference \(worst)")
   }
@@ -198,7 +203,7 @@ let contractCases: [(String, Int)] = MixerCatalogue.configs.flatMap { type in
     let recurrent = Tensor(zeros: [batch, length, d])
     Retention.recurrent(
       q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, d: d,
-      heads: heads, gammas: gammas, out: recurrent.value.baseAddress!)
+      heads: heads, gammas: gammas, out: recurrent.value.baseAddress!, threads: 1)
     let worst = zip(parallel.array, recurrent.array).map { abs($0 - $1) }.max()!
     #expect(worst < 1e-5, "max difference \(worst)")
   }

@@ -85,21 +85,25 @@ func model(from reference: TorchReference) throws -> LanguageModel {
     #expect(lm.parameterCount == 6_862_464)
   }
 
-  /// Forward and backward give the same bits with 1 and 2 threads.
-  @Test func sameResultsWithOneAndTwoThreads() throws {
-    let reference = try TorchReference("attention")
+  /// Forward and backward of every fixture's model split their work on 2 threads (checked) and give
+  /// the same bits as on 1.
+  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention"])
+  func sameResultsWithOneAndTwoThreads(mixer: String) throws {
+    let reference = try TorchReference(mixer)
     var results: [(Double, [[Float]])] = []
     for threads in [1, 2] {
-      Compute.setThreads(threads)
       let lm = try model(from: reference)
-      let tape = Tape()
-      let out = lm.loss(
-        inputs: reference.meta.inputs, targets: reference.meta.targets, batch: reference.meta.batch,
-        length: reference.meta.length, tape: tape)
-      tape.backward()
-      results.append((out.mean, lm.parameters.map(\.tensor.gradArray)))
+      let (loss, splits) = ParallelSplits.counting {
+        let tape = Tape(threads: threads)
+        let out = lm.loss(
+          inputs: reference.meta.inputs, targets: reference.meta.targets, batch: reference.meta.batch,
+          length: reference.meta.length, tape: tape)
+        tape.backward()
+        return out.mean
+      }
+      #expect((splits > 0) == (threads > 1), "\(mixer) on \(threads) threads: \(splits) split calls")
+      results.append((loss, lm.parameters.map(\.tensor.gradArray)))
     }
-    Compute.setThreads(1)
     #expect(results[0].0 == results[1].0)
     #expect(results[0].1 == results[1].1)
   }

@@ -133,27 +133,30 @@ extension OpGradientTests {
     #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
   }
 
-  /// Shapes large enough for two threads: the outputs and every gradient are bit-identical.
+  /// Shapes large enough for two threads (checked): the outputs and every gradient are bit-identical.
   @Test func recurrencesDoNotDependOnThreadCount() {
     let scan = scanInputs(batch: 3, length: 16, channels: 16, states: 16, seed: 43)
     let rwkv = [randomTensor([64], seed: 44), randomTensor([64], seed: 45), randomTensor([2, 32, 64], seed: 46, scale: 3), randomTensor([2, 32, 64], seed: 47)]
-    let cases: [([Tensor], (Tape) -> Tensor)] = [
-      (scan, { $0.selectiveScan(x: scan[0], delta: scan[1], a: scan[2], b: scan[3], c: scan[4], d: scan[5]) }),
-      (rwkv, { $0.wkv(timeDecay: rwkv[0], timeFirst: rwkv[1], k: rwkv[2], v: rwkv[3]) }),
+    let cases: [(String, [Tensor], (Tape) -> Tensor)] = [
+      ("selective scan", scan, { $0.selectiveScan(x: scan[0], delta: scan[1], a: scan[2], b: scan[3], c: scan[4], d: scan[5]) }),
+      ("wkv", rwkv, { $0.wkv(timeDecay: rwkv[0], timeFirst: rwkv[1], k: rwkv[2], v: rwkv[3]) }),
     ]
-    for (inputs, forward) in cases {
+    for (name, inputs, forward) in cases {
       var results: [[[Float]]] = []
       for threads in [1, 2] {
-        Compute.setThreads(threads)
         for t in inputs { t.zeroGrad() }
-        let tape = Tape()
-        let y = forward(tape)
-        for i in 0..<y.count { y.grad[i] = Float(i % 7) - 3 }
-        tape.backward()
+        let (y, splits) = ParallelSplits.counting {
+          let tape = Tape(threads: threads)
+          let y = forward(tape)
+          for i in 0..<y.count { y.grad[i] = Float(i % 7) - 3 }
+          tape.backward()
+          return y
+        }
+        // Forward and backward each split on 2 threads.
+        #expect(splits == (threads == 1 ? 0 : 2), "\(name) on \(threads) threads: \(splits) split calls")
         results.append([y.array] + inputs.map(\.gradArray))
       }
-      Compute.setThreads(1)
-      #expect(results[0] == results[1])
+      #expect(results[0] == results[1], "\(name)")
     }
   }
 }

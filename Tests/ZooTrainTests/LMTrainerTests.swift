@@ -38,11 +38,61 @@ func grammarStore(at path: String, documents: Int, seed: UInt64, vocabulary: Tok
   _ = try writer.commit(source: "grammar", sourceSHA256: String(repeating: "0", count: 64), skippedLines: 0)
 }
 
-func smallConfig(data: [String], steps: Int = 12, lr: Double = 3e-3) -> LMTrainingConfig {
-  LMTrainingConfig(
-    model: try! ModelConfig(mixer: "attention", layers: 2, options: ["num_heads": .int(2)], dModel: 16, vocabSize: 50257, maxPositions: 32),
-    data: data, seqLen: 32, batch: 4, steps: steps, learningRate: lr, warmupSteps: 2, evalTokens: 200, seed: 7,
-    checkpointEvery: 5, logEvery: 5)
+/// The configs of this file: by default the small attention run the trainer tests use; `torch` gives
+/// the one of `Fixtures/training.json` (make_torch_training_reference.py).
+private func smallConfig(data: [String], steps: Int = 12, lr: Double = 3e-3, torch: TrainingReference? = nil) -> LMTrainingConfig {
+  guard let torch else {
+    return LMTrainingConfig(
+      model: try! ModelConfig(mixer: "attention", layers: 2, options: ["num_heads": .int(2)], dModel: 16, vocabSize: 50257, maxPositions: 32),
+      data: data, seqLen: 32, batch: 4, steps: steps, learningRate: lr, warmupSteps: 2, evalTokens: 200, seed: 7,
+      checkpointEvery: 5, logEvery: 5)
+  }
+  let (m, t) = (torch.meta.config, torch.meta.training)
+  return LMTrainingConfig(
+    model: try! ModelConfig(
+      mixer: m.mixer, layers: m.n_layers, options: ["num_heads": .int(m.num_heads)], dModel: m.d_model, vocabSize: m.vocab_size,
+      maxPositions: m.max_position_embeddings, hiddenMult: m.hidden_mult, lMax: m.l_max),
+    data: data, seqLen: torch.meta.length, batch: torch.meta.batch, steps: t.steps, learningRate: t.lr,
+    weightDecay: t.weight_decay, warmupSteps: t.warmup_steps, minLearningRateRatio: t.min_lr_ratio, gradClip: t.grad_clip)
+}
+
+/// `Fixtures/training.json` and `.bin` of ZooModelTests: a PyTorch twin's initial weights, batches and
+/// per-step losses of 10 training steps.
+struct TrainingReference {
+  struct Entry: Decodable {
+    let name: String
+    let offset: Int
+    let count: Int
+  }
+  struct Model: Decodable {
+    let mixer: String
+    let d_model, n_layers, vocab_size, max_position_embeddings, l_max, num_heads, hidden_mult: Int
+  }
+  struct Training: Decodable {
+    let steps, warmup_steps: Int
+    let lr, min_lr_ratio, grad_clip, weight_decay: Double
+  }
+  struct Meta: Decodable {
+    let config: Model
+    let training: Training
+    let batch, length: Int
+    let inputs, targets: [[Int32]]
+    let losses, learning_rates, grad_norms: [Double]
+    let tensors: [Entry]
+  }
+  let meta: Meta
+  let floats: [Float]
+
+  init() throws {
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../ZooModelTests/Fixtures")
+    meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: dir.appendingPathComponent("training.json")))
+    let data = try Data(contentsOf: dir.appendingPathComponent("training.bin"))
+    floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+  }
+
+  func tensor(_ name: String) -> [Float]? {
+    meta.tensors.first { $0.name == name }.map { Array(floats[$0.offset..<($0.offset + $0.count)]) }
+  }
 }
 
 /// True when both hold the same bits; otherwise records where they first differ.
@@ -124,21 +174,55 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     #expect(identical(a.firstMoments, b.firstMoments) && identical(a.secondMoments, b.secondMoments))
   }
 
-  /// Training with 1 and 2 threads gives the same weights, bit for bit.
+  /// Training with 1 and 2 threads (which really splits the work: checked) gives the same weights, bit for bit.
   @Test func sameWeightsWithOneAndTwoThreads() throws {
     let dir = try WorkDirectory()
     let store = dir.path + "/g.h5"
     try grammarStore(at: store, documents: 60, seed: 3)
     var checkpoints: [Checkpoint.Loaded<LMTrainingConfig>] = []
     for threads in [1, 2] {
-      Compute.setThreads(threads)
       var trainer = LMTrainer(config: smallConfig(data: [store], steps: 6), name: "t\(threads)", runDirectory: dir.path + "/t\(threads)", tracker: nil)
       trainer.progressOnTerminal = false
-      _ = try trainer.run()
+      trainer.threads = threads
+      let (_, splits) = try ParallelSplits.counting { try trainer.run() }
+      #expect((splits > 0) == (threads > 1), "\(threads) threads: \(splits) split calls")
       checkpoints.append(try Checkpoint.load(path: trainer.checkpointPath, as: LMTrainingConfig.self))
     }
-    Compute.setThreads(1)
     #expect(identical(checkpoints[0].values, checkpoints[1].values))
+  }
+
+  /// 10 steps of the trainer's recipe (warmup, cosine decay, gradient clipping, AdamW with weight decay
+  /// on every parameter) from the PyTorch twin's weights: every step's loss, learning rate and gradient
+  /// norm equal PyTorch's (llm.c's `expected_losses` check).
+  @Test func tenStepsMatchPyTorch() throws {
+    let torch = try TrainingReference()
+    let config = smallConfig(data: [], torch: torch)
+    let model = try LanguageModel(config: config.model, seed: config.seed)
+    for p in model.parameters {
+      let values = try #require(torch.tensor("param:" + p.name), "reference lacks \(p.name)")
+      #expect(values.count == p.tensor.count, "\(p.name)")
+      _ = p.tensor.value.update(fromContentsOf: values)
+    }
+    #expect(torch.meta.tensors.count == model.parameters.count)
+    // As LMTrainer's step.
+    let parameters = model.parameters.map(\.tensor)
+    let optimizer = AdamW(sizes: parameters.map(\.count), learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
+    var clipped = 0
+    for step in 0..<config.steps {
+      let lr = config.learningRate(at: step)
+      #expect(abs(lr - torch.meta.learning_rates[step]) < 1e-12, "step \(step): lr \(lr)")
+      optimizer.learningRate = Float(lr)
+      let tape = Tape()
+      let out = model.loss(inputs: torch.meta.inputs[step], targets: torch.meta.targets[step], batch: config.batch, length: config.seqLen, tape: tape)
+      tape.backward()
+      let norm = clipGradientNorm(parameters, maxNorm: config.gradClip)
+      optimizer.update(parameters)
+      model.zeroGradients()
+      if norm > config.gradClip { clipped += 1 }
+      #expect(abs(out.mean - torch.meta.losses[step]) < 1e-4, "step \(step): loss \(out.mean) vs PyTorch \(torch.meta.losses[step])")
+      #expect(abs(norm - torch.meta.grad_norms[step]) < 1e-4 * torch.meta.grad_norms[step], "step \(step): grad norm \(norm) vs \(torch.meta.grad_norms[step])")
+    }
+    #expect(clipped > 0 && clipped < config.steps, "\(clipped) of \(config.steps) steps clipped: both branches")
   }
 
   @Test func divergingLossFailsTheRun() throws {

@@ -10,13 +10,13 @@ public enum CausalSelfAttention {
   public static func forward(
     qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int,
     dropout: (p: Float, seed: UInt64, mask: UnsafeMutablePointer<Float>, dropped: UnsafeMutablePointer<Float>)? = nil,
-    out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>
+    out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       let q = qkv + b * length * ld + h * hd
@@ -24,7 +24,7 @@ public enum CausalSelfAttention {
       let v = q + 2 * d
       let p = probabilities + (b * heads + h) * length * length
       // Scores: only j <= i are used; the upper triangle is overwritten by the softmax.
-      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q, lda: ld, k, ldb: ld, beta: 0, p, ldc: length)
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q, lda: ld, k, ldb: ld, beta: 0, p, ldc: length, threads: threads)
       for i in 0..<length {
         let row = p + i * length
         let m = FastMath.max(row, count: i + 1)
@@ -54,7 +54,7 @@ public enum CausalSelfAttention {
       }
       sgemm(
         transposeA: false, transposeB: false, m: length, n: hd, k: length, weights, lda: length, v, ldb: ld, beta: 0,
-        out + b * length * d + h * hd, ldc: d)
+        out + b * length * d + h * hd, ldc: d, threads: threads)
     }
   }
 
@@ -62,13 +62,13 @@ public enum CausalSelfAttention {
   public static func backward(
     qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, probabilities: UnsafePointer<Float>,
     dropout: (mask: UnsafePointer<Float>, dropped: UnsafePointer<Float>)? = nil, dOut: UnsafePointer<Float>,
-    dqkv: UnsafeMutablePointer<Float>
+    dqkv: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
@@ -83,8 +83,8 @@ public enum CausalSelfAttention {
       let dO = dOut + b * length * d + h * hd
       // dV += P̃ᵀ · dO ; dP = (dO · Vᵀ) ⊙ mask, where P̃ = P ⊙ mask (P̃ = P without dropout)
       let weights = dropout.map { $0.dropped + item * length * length } ?? p
-      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, weights, lda: length, dO, ldb: d, beta: 1, dv, ldc: ld)
-      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v, ldb: ld, beta: 0, scratch, ldc: length)
+      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, weights, lda: length, dO, ldb: d, beta: 1, dv, ldc: ld, threads: threads)
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v, ldb: ld, beta: 0, scratch, ldc: length, threads: threads)
       if let dropout {
         let mask = dropout.mask + item * length * length
         for e in 0..<(length * length) { scratch[e] *= mask[e] }
@@ -99,8 +99,8 @@ public enum CausalSelfAttention {
         for j in (i + 1)..<length { row[j] = 0 }
       }
       // dQ += dS · K ; dK += dSᵀ · Q
-      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, k, ldb: ld, beta: 1, dq, ldc: ld)
-      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, q, ldb: ld, beta: 1, dk, ldc: ld)
+      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, k, ldb: ld, beta: 1, dq, ldc: ld, threads: threads)
+      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, scratch, lda: length, q, ldb: ld, beta: 1, dk, ldc: ld, threads: threads)
     }
   }
 }
@@ -108,6 +108,7 @@ public enum CausalSelfAttention {
 extension Tape {
   /// Causal multi-head attention of packed `qkv` `[batch, length, 3·d]`; returns `[batch, length, d]`.
   public func causalSelfAttention(_ qkv: Tensor, heads: Int, dropout: Float = 0) -> Tensor {
+    let threads = self.threads
     let (batch, length) = (qkv.shape[0], qkv.shape[1])
     let d = qkv.shape[2] / 3
     precondition(qkv.shape[2] == 3 * d && d % heads == 0, "attention: qkv \(qkv.shape) with \(heads) heads")
@@ -119,14 +120,14 @@ extension Tape {
     CausalSelfAttention.forward(
       qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads,
       dropout: seed.map { (dropout, $0, mask!.value.baseAddress!, dropped!.value.baseAddress!) },
-      out: out.value.baseAddress!, probabilities: probabilities.value.baseAddress!)
+      out: out.value.baseAddress!, probabilities: probabilities.value.baseAddress!, threads: threads)
     record {
       guard qkv.requiresGrad else { return }
       CausalSelfAttention.backward(
         qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads,
         probabilities: probabilities.value.baseAddress!,
         dropout: seed.map { _ in (UnsafePointer(mask!.value.baseAddress!), UnsafePointer(dropped!.value.baseAddress!)) },
-        dOut: out.grad.baseAddress!, dqkv: qkv.grad.baseAddress!)
+        dOut: out.grad.baseAddress!, dqkv: qkv.grad.baseAddress!, threads: threads)
     }
     return out
   }

@@ -16,7 +16,7 @@ extension Tape {
     precondition(invAReal.shape == [channels, modes] && aImag.shape == [channels, modes], "S4D kernel: A shapes")
     precondition(b.shape == [channels, modes, 2] && c.shape == [channels, modes, 2], "S4D kernel: B, C shapes")
     let k = Tensor(zeros: [channels, length], requiresGrad: true)
-    let threads = Compute.threads(forWork: channels * modes * length)
+    let threads = threads(forWork: channels * modes * length)
     let out = UncheckedSendable(k.value.baseAddress!)
     parallelFor(channels, threads: threads) { h in
       for n in 0..<modes {

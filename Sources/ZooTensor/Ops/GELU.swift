@@ -27,11 +27,11 @@ public enum GELU {
 
   /// `y = gelu(x) = x·Φ(x)` elementwise; `Φ(x)` is saved in `cdfs` for backward.
   public static func forward(
-    _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, cdfs: UnsafeMutablePointer<Float>
+    _ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>, cdfs: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let shared = UncheckedSendable((x, y, cdfs))
     let blocks = (count + 4095) / 4096
-    parallelFor(blocks, threads: Compute.threads(forWork: count)) { b in
+    parallelFor(blocks, threads: Compute.threads(threads, forWork: count)) { b in
       let (x, y, cdfs) = shared.value
       let upper = min(count, (b + 1) * 4096)
       var i = b * 4096
@@ -54,11 +54,11 @@ public enum GELU {
   /// Adds `dy · (Φ(x) + x·φ(x))` into `dx`.
   public static func backward(
     _ x: UnsafePointer<Float>, cdfs: UnsafePointer<Float>, count: Int, dy: UnsafePointer<Float>,
-    dx: UnsafeMutablePointer<Float>
+    dx: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let shared = UncheckedSendable((x, cdfs, dy, dx))
     let blocks = (count + 4095) / 4096
-    parallelFor(blocks, threads: Compute.threads(forWork: count)) { b in
+    parallelFor(blocks, threads: Compute.threads(threads, forWork: count)) { b in
       let (x, cdfs, dy, dx) = shared.value
       let upper = min(count, (b + 1) * 4096)
       var i = b * 4096
@@ -83,14 +83,15 @@ public enum GELU {
 extension Tape {
   /// Elementwise GELU.
   public func gelu(_ x: Tensor) -> Tensor {
+    let threads = self.threads
     let y = Tensor(uninitialized: x.shape, requiresGrad: true)
     let cdfs = Tensor(uninitialized: x.shape)
-    GELU.forward(x.value.baseAddress!, count: x.count, into: y.value.baseAddress!, cdfs: cdfs.value.baseAddress!)
+    GELU.forward(x.value.baseAddress!, count: x.count, into: y.value.baseAddress!, cdfs: cdfs.value.baseAddress!, threads: threads)
     record {
       guard x.requiresGrad else { return }
       GELU.backward(
         x.value.baseAddress!, cdfs: cdfs.value.baseAddress!, count: x.count, dy: y.grad.baseAddress!,
-        dx: x.grad.baseAddress!)
+        dx: x.grad.baseAddress!, threads: threads)
     }
     return y
   }

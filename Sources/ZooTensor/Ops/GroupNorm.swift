@@ -11,12 +11,12 @@ public enum GroupNorm {
   public static func forward(
     _ x: UnsafePointer<Float>, rows: Int, width: Int, groups: Int, weight: UnsafePointer<Float>,
     bias: UnsafePointer<Float>, eps: Float, into y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
-    rstd: UnsafeMutablePointer<Float>
+    rstd: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let size = width / groups
     let shared = UncheckedSendable((x, y, mean, rstd, weight, bias))
     // One (row, group) item per task: it owns its outputs.
-    parallelFor(rows * groups, threads: Compute.threads(forWork: rows * width)) { item in
+    parallelFor(rows * groups, threads: Compute.threads(threads, forWork: rows * width)) { item in
       let (x, y, mean, rstd, weight, bias) = shared.value
       let start = (item / groups) * width + (item % groups) * size
       let channel = (item % groups) * size
@@ -43,12 +43,12 @@ public enum GroupNorm {
   public static func backward(
     _ x: UnsafePointer<Float>, rows: Int, width: Int, groups: Int, weight: UnsafePointer<Float>,
     mean: UnsafePointer<Float>, rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-    dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?
+    dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?, threads: Int
   ) {
     let size = width / groups
     if let dx {
       let shared = UncheckedSendable((x, dx, dy, mean, rstd, weight))
-      parallelFor(rows * groups, threads: Compute.threads(forWork: rows * width)) { item in
+      parallelFor(rows * groups, threads: Compute.threads(threads, forWork: rows * width)) { item in
         let (x, dx, dy, mean, rstd, weight) = shared.value
         let start = (item / groups) * width + (item % groups) * size
         let channel = (item % groups) * size
@@ -88,6 +88,7 @@ extension Tape {
   /// Group norm of each position of `x` over `groups` groups of its last dimension, with a
   /// weight and bias per channel.
   public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor, bias: Tensor, eps: Float = 1e-5) -> Tensor {
+    let threads = self.threads
     let width = x.lastDimension
     precondition(width % groups == 0 && weight.count == width && bias.count == width, "group norm: \(x.shape) in \(groups) groups, weight \(weight.shape), bias \(bias.shape)")
     let rows = x.rows
@@ -97,13 +98,13 @@ extension Tape {
     let rstd = mean + rows * groups
     GroupNorm.forward(
       x.value.baseAddress!, rows: rows, width: width, groups: groups, weight: weight.value.baseAddress!,
-      bias: bias.value.baseAddress!, eps: eps, into: y.value.baseAddress!, mean: mean, rstd: rstd)
+      bias: bias.value.baseAddress!, eps: eps, into: y.value.baseAddress!, mean: mean, rstd: rstd, threads: threads)
     record {
       GroupNorm.backward(
         x.value.baseAddress!, rows: rows, width: width, groups: groups, weight: weight.value.baseAddress!,
         mean: stats.value.baseAddress!, rstd: stats.value.baseAddress! + rows * groups, dy: y.grad.baseAddress!,
         dx: x.requiresGrad ? x.grad.baseAddress! : nil, dWeight: weight.requiresGrad ? weight.grad.baseAddress! : nil,
-        dBias: bias.requiresGrad ? bias.grad.baseAddress! : nil)
+        dBias: bias.requiresGrad ? bias.grad.baseAddress! : nil, threads: threads)
     }
     return y
   }

@@ -7,10 +7,10 @@ public enum LayerNorm {
   public static func forward(
     _ x: UnsafePointer<Float>, rows: Int, width: Int, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>,
     eps: Float, into y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>,
-    rstd: UnsafeMutablePointer<Float>
+    rstd: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let shared = UncheckedSendable((x, y, mean, rstd, weight, bias))
-    parallelFor(rows, threads: Compute.threads(forWork: rows * width)) { r in
+    parallelFor(rows, threads: Compute.threads(threads, forWork: rows * width)) { r in
       let (x, y, mean, rstd, weight, bias) = shared.value
       let row = x + r * width
       var m: Float = 0
@@ -34,11 +34,11 @@ public enum LayerNorm {
   public static func backward(
     _ x: UnsafePointer<Float>, rows: Int, width: Int, weight: UnsafePointer<Float>, mean: UnsafePointer<Float>,
     rstd: UnsafePointer<Float>, dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?,
-    dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?
+    dWeight: UnsafeMutablePointer<Float>?, dBias: UnsafeMutablePointer<Float>?, threads: Int
   ) {
     if let dx {
       let shared = UncheckedSendable((x, dx, dy, mean, rstd, weight))
-      parallelFor(rows, threads: Compute.threads(forWork: rows * width)) { r in
+      parallelFor(rows, threads: Compute.threads(threads, forWork: rows * width)) { r in
         let (x, dx, dy, mean, rstd, weight) = shared.value
         let row = x + r * width
         let g = dy + r * width
@@ -77,6 +77,7 @@ public enum LayerNorm {
 extension Tape {
   /// Layer norm over the last dimension of `x`.
   public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, eps: Float = 1e-5) -> Tensor {
+    let threads = self.threads
     let width = x.lastDimension
     let rows = x.rows
     let y = Tensor(uninitialized: x.shape, requiresGrad: true)
@@ -85,12 +86,12 @@ extension Tape {
     let rstd = mean + rows
     LayerNorm.forward(
       x.value.baseAddress!, rows: rows, width: width, weight: weight.value.baseAddress!, bias: bias.value.baseAddress!,
-      eps: eps, into: y.value.baseAddress!, mean: mean, rstd: rstd)
+      eps: eps, into: y.value.baseAddress!, mean: mean, rstd: rstd, threads: threads)
     record {
       LayerNorm.backward(
         x.value.baseAddress!, rows: rows, width: width, weight: weight.value.baseAddress!, mean: stats.value.baseAddress!,
         rstd: stats.value.baseAddress! + rows, dy: y.grad.baseAddress!, dx: x.requiresGrad ? x.grad.baseAddress! : nil,
-        dWeight: weight.requiresGrad ? weight.grad.baseAddress! : nil, dBias: bias.requiresGrad ? bias.grad.baseAddress! : nil)
+        dWeight: weight.requiresGrad ? weight.grad.baseAddress! : nil, dBias: bias.requiresGrad ? bias.grad.baseAddress! : nil, threads: threads)
     }
     return y
   }

@@ -7,7 +7,7 @@ extension Tape {
   public func longConvolution(_ x: Tensor, filter: Tensor) -> Tensor {
     let (batch, length, d) = (x.shape[0], x.shape[1], x.shape[2])
     precondition(filter.shape == [d, length], "long convolution: filter \(filter.shape) for input \(x.shape)")
-    let threads = Compute.threads
+    let threads = self.threads
     let y = Tensor(zeros: x.shape, requiresGrad: true)
     CausalLongConvolution.forward(
       y: y.value.baseAddress!, x: x.value.baseAddress!, k: filter.value.baseAddress!, batch: batch, T: length,

@@ -34,13 +34,13 @@ public enum Retention {
   public static func forward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, length: Int, d: Int,
     heads: Int, gammas: [Double], out: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>,
-    sums: UnsafeMutablePointer<Float>
+    sums: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
     let decays = gammas.map { decay($0, length: length) }
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       let offset = b * length * d + h * hd
@@ -48,7 +48,7 @@ public enum Retention {
       let r = sums + item * length
       let (powers, rowScales) = decays[h]
       // Q·Kᵀ/√hd: only m ≤ n is used; the upper triangle is overwritten with zeros.
-      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q + offset, lda: d, k + offset, ldb: d, beta: 0, p, ldc: length)
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q + offset, lda: d, k + offset, ldb: d, beta: 0, p, ldc: length, threads: threads)
       for n in 0..<length {
         let row = p + n * length
         var total = 0.0
@@ -61,7 +61,7 @@ public enum Retention {
         for m in 0...n { row[m] *= inverse }
         for m in (n + 1)..<length { row[m] = 0 }
       }
-      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, v + offset, ldb: d, beta: 0, out + offset, ldc: d)
+      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, v + offset, ldb: d, beta: 0, out + offset, ldc: d, threads: threads)
     }
   }
 
@@ -70,13 +70,13 @@ public enum Retention {
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, length: Int, d: Int,
     heads: Int, gammas: [Double], weights: UnsafePointer<Float>, sums: UnsafePointer<Float>,
     dOut: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>, dk: UnsafeMutablePointer<Float>,
-    dv: UnsafeMutablePointer<Float>
+    dv: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
     let decays = gammas.map { decay($0, length: length) }
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
@@ -86,8 +86,8 @@ public enum Retention {
       let r = sums + item * length
       let (powers, rowScales) = decays[h]
       // dV += Pᵀ·dO ; dP = dO·Vᵀ
-      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dOut + offset, ldb: d, beta: 1, dv + offset, ldc: d)
-      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dOut + offset, lda: d, v + offset, ldb: d, beta: 0, scratch, ldc: length)
+      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dOut + offset, ldb: d, beta: 1, dv + offset, ldc: d, threads: threads)
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dOut + offset, lda: d, v + offset, ldb: d, beta: 0, scratch, ldc: length, threads: threads)
       for n in 0..<length {
         let row = scratch + n * length
         let pr = p + n * length
@@ -107,8 +107,8 @@ public enum Retention {
         for m in (n + 1)..<length { row[m] = 0 }
       }
       // S = Q·Kᵀ/√hd: dQ += dS·K/√hd ; dK += dSᵀ·Q/√hd
-      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, alpha: scale, scratch, lda: length, k + offset, ldb: d, beta: 1, dq + offset, ldc: d)
-      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, alpha: scale, scratch, lda: length, q + offset, ldb: d, beta: 1, dk + offset, ldc: d)
+      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, alpha: scale, scratch, lda: length, k + offset, ldb: d, beta: 1, dq + offset, ldc: d, threads: threads)
+      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, alpha: scale, scratch, lda: length, q + offset, ldb: d, beta: 1, dk + offset, ldc: d, threads: threads)
     }
   }
 
@@ -117,11 +117,11 @@ public enum Retention {
   /// `z_n = γ·z_{n−1} + k_n`; then `o_n = q_n·S_n / (√hd·√c_n·max(|q_n·z_n| / (√hd·√c_n), 1))`.
   public static func recurrent(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, length: Int, d: Int,
-    heads: Int, gammas: [Double], out: UnsafeMutablePointer<Float>
+    heads: Int, gammas: [Double], out: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       let gamma = gammas[h]
@@ -152,6 +152,7 @@ public enum Retention {
 extension Tape {
   /// Multi-scale retention of `q`, `k`, `v` (`[batch, length, d]`), one decay per head.
   public func retention(q: Tensor, k: Tensor, v: Tensor, heads: Int, gammas: [Double]) -> Tensor {
+    let threads = self.threads
     let (batch, length, d) = (v.shape[0], v.shape[1], v.shape[2])
     precondition(
       v.shape.count == 3 && q.shape == v.shape && k.shape == v.shape && d % heads == 0 && gammas.count == heads,
@@ -162,12 +163,12 @@ extension Tape {
     Retention.forward(
       q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, d: d,
       heads: heads, gammas: gammas, out: out.value.baseAddress!, weights: weights.value.baseAddress!,
-      sums: sums.value.baseAddress!)
+      sums: sums.value.baseAddress!, threads: threads)
     record {
       Retention.backward(
         q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, d: d,
         heads: heads, gammas: gammas, weights: weights.value.baseAddress!, sums: sums.value.baseAddress!,
-        dOut: out.grad.baseAddress!, dq: q.grad.baseAddress!, dk: k.grad.baseAddress!, dv: v.grad.baseAddress!)
+        dOut: out.grad.baseAddress!, dq: q.grad.baseAddress!, dk: k.grad.baseAddress!, dv: v.grad.baseAddress!, threads: threads)
     }
     return out
   }

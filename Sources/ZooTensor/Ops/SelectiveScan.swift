@@ -23,11 +23,11 @@ public enum SelectiveScan {
   public static func forward(
     x: UnsafePointer<Float>, delta: UnsafePointer<Float>, a: UnsafePointer<Float>, b: UnsafePointer<Float>,
     c: UnsafePointer<Float>, d: UnsafePointer<Float>, batch: Int, length: Int, channels: Int, states: Int,
-    out: UnsafeMutablePointer<Float>
+    out: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let width = (states + 7) / 8
     let shared = UncheckedSendable((x, delta, a, b, c, d, out))
-    parallelFor(batch, threads: threads(batch: batch, length: length, channels: channels, states: states)) { item in
+    parallelFor(batch, threads: Self.threads(threads, batch: batch, length: length, channels: channels, states: states)) { item in
       let (x, delta, a, b, c, d, out) = shared.value
       // Padded A [channels, width], B and C [L, width]; states h and decays exp(Δ·A) [L, width].
       let scratch = UnsafeMutablePointer<Lanes>.allocate(capacity: (channels + 4 * length) * width)
@@ -57,7 +57,7 @@ public enum SelectiveScan {
     c: UnsafePointer<Float>, d: UnsafePointer<Float>, batch: Int, length: Int, channels: Int, states: Int,
     dOut: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dDelta: UnsafeMutablePointer<Float>?,
     dA: UnsafeMutablePointer<Float>?, dB: UnsafeMutablePointer<Float>?, dC: UnsafeMutablePointer<Float>?,
-    dD: UnsafeMutablePointer<Float>?
+    dD: UnsafeMutablePointer<Float>?, threads: Int
   ) {
     let width = (states + 7) / 8
     // Each batch element's share of ∂A (channels × N) and ∂D (channels).
@@ -66,7 +66,7 @@ public enum SelectiveScan {
     partials.initialize(repeating: 0, count: batch * partialCount)
     defer { partials.deallocate() }
     let shared = UncheckedSendable((x, delta, a, b, c, d, dOut, dx, dDelta, dB, dC, partials))
-    parallelFor(batch, threads: threads(batch: batch, length: length, channels: channels, states: states)) { item in
+    parallelFor(batch, threads: Self.threads(threads, batch: batch, length: length, channels: channels, states: states)) { item in
       let (x, delta, a, b, c, d, dOut, dx, dDelta, dB, dC, partials) = shared.value
       // As forward, plus ∂B, ∂C [L, width], what h_t receives from later steps (exp(Δ_{t+1}A) ⊙ G_{t+1})
       // and one channel's ∂A, [width] each.
@@ -163,8 +163,8 @@ public enum SelectiveScan {
   }
 
   /// Threads for the shape: a step costs an exponential per state.
-  static func threads(batch: Int, length: Int, channels: Int, states: Int) -> Int {
-    Compute.threads(forWork: 8 * batch * length * channels * states)
+  static func threads(_ available: Int, batch: Int, length: Int, channels: Int, states: Int) -> Int {
+    Compute.threads(available, forWork: 8 * batch * length * channels * states)
   }
 }
 
@@ -172,6 +172,7 @@ extension Tape {
   /// Mamba's selective scan of `x`, `delta` `[batch, L, channels]` with `a` `[channels, N]` (negative:
   /// the mixer passes `−exp(A_log)`), `b`, `c` `[batch, L, N]` and the skip `d` `[channels]`.
   public func selectiveScan(x: Tensor, delta: Tensor, a: Tensor, b: Tensor, c: Tensor, d: Tensor) -> Tensor {
+    let threads = self.threads
     precondition(x.shape.count == 3 && delta.shape == x.shape, "selective scan: x \(x.shape), delta \(delta.shape)")
     let (batch, length, channels) = (x.shape[0], x.shape[1], x.shape[2])
     let states = a.lastDimension
@@ -182,7 +183,7 @@ extension Tape {
     SelectiveScan.forward(
       x: x.value.baseAddress!, delta: delta.value.baseAddress!, a: a.value.baseAddress!, b: b.value.baseAddress!,
       c: c.value.baseAddress!, d: d.value.baseAddress!, batch: batch, length: length, channels: channels, states: states,
-      out: out.value.baseAddress!)
+      out: out.value.baseAddress!, threads: threads)
     record {
       SelectiveScan.backward(
         x: x.value.baseAddress!, delta: delta.value.baseAddress!, a: a.value.baseAddress!, b: b.value.baseAddress!,
@@ -190,7 +191,7 @@ extension Tape {
         states: states, dOut: out.grad.baseAddress!, dx: x.requiresGrad ? x.grad.baseAddress! : nil,
         dDelta: delta.requiresGrad ? delta.grad.baseAddress! : nil, dA: a.requiresGrad ? a.grad.baseAddress! : nil,
         dB: b.requiresGrad ? b.grad.baseAddress! : nil, dC: c.requiresGrad ? c.grad.baseAddress! : nil,
-        dD: d.requiresGrad ? d.grad.baseAddress! : nil)
+        dD: d.requiresGrad ? d.grad.baseAddress! : nil, threads: threads)
     }
     return out
   }

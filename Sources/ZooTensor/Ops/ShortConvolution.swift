@@ -6,10 +6,10 @@ import ZooSupport
 public enum ShortConvolution {
   public static func forward(
     _ x: UnsafePointer<Float>, batch: Int, length: Int, d: Int, weight: UnsafePointer<Float>, kernel: Int,
-    bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>
+    bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let shared = UncheckedSendable((x, y, weight, bias))
-    parallelFor(batch, threads: Compute.threads) { b in
+    parallelFor(batch, threads: threads) { b in
       let (x, y, weight, bias) = shared.value
       for t in 0..<length {
         let out = y + (b * length + t) * d
@@ -28,11 +28,11 @@ public enum ShortConvolution {
   public static func backward(
     _ x: UnsafePointer<Float>, batch: Int, length: Int, d: Int, weight: UnsafePointer<Float>, kernel: Int,
     dy: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>?, dWeight: UnsafeMutablePointer<Float>?,
-    dBias: UnsafeMutablePointer<Float>?
+    dBias: UnsafeMutablePointer<Float>?, threads: Int
   ) {
     if let dx {
       let shared = UncheckedSendable((dx, dy, weight))
-      parallelFor(batch, threads: Compute.threads) { b in
+      parallelFor(batch, threads: threads) { b in
         let (dx, dy, weight) = shared.value
         for t in 0..<length {
           let g = dy + (b * length + t) * d
@@ -66,18 +66,19 @@ public enum ShortConvolution {
 extension Tape {
   /// Causal depthwise convolution of `x` `[batch, length, d]` with `weight` `[d, 1, k]` and `bias` `[d]`.
   public func shortConvolution(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
+    let threads = self.threads
     let (batch, length, d) = (x.shape[0], x.shape[1], x.shape[2])
     let kernel = weight.shape.last!
     precondition(weight.count == d * kernel && bias.count == d, "short convolution: weight \(weight.shape) for \(x.shape)")
     let y = Tensor(uninitialized: x.shape, requiresGrad: true)
     ShortConvolution.forward(
       x.value.baseAddress!, batch: batch, length: length, d: d, weight: weight.value.baseAddress!, kernel: kernel,
-      bias: bias.value.baseAddress!, into: y.value.baseAddress!)
+      bias: bias.value.baseAddress!, into: y.value.baseAddress!, threads: threads)
     record {
       ShortConvolution.backward(
         x.value.baseAddress!, batch: batch, length: length, d: d, weight: weight.value.baseAddress!, kernel: kernel,
         dy: y.grad.baseAddress!, dx: x.requiresGrad ? x.grad.baseAddress! : nil,
-        dWeight: weight.requiresGrad ? weight.grad.baseAddress! : nil, dBias: bias.requiresGrad ? bias.grad.baseAddress! : nil)
+        dWeight: weight.requiresGrad ? weight.grad.baseAddress! : nil, dBias: bias.requiresGrad ? bias.grad.baseAddress! : nil, threads: threads)
     }
     return y
   }

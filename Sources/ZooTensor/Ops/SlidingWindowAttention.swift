@@ -23,13 +23,13 @@ public enum SlidingWindowAttention {
     qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, window: Int,
     blockRows: Int = defaultBlockRows,
     dropout: (p: Float, seed: UInt64, mask: UnsafeMutablePointer<Float>)? = nil,
-    out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>
+    out: UnsafeMutablePointer<Float>, probabilities: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
     let rowsPerBlock = max(1, min(blockRows, length))
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       let q = qkv + b * length * ld + h * hd
@@ -46,7 +46,7 @@ public enum SlidingWindowAttention {
         let width = keys.count
         sgemm(
           transposeA: false, transposeB: true, m: rows.count, n: width, k: hd, alpha: scale, q + start * ld, lda: ld,
-          k + keys.lowerBound * ld, ldb: ld, beta: 0, scores, ldc: width)
+          k + keys.lowerBound * ld, ldb: ld, beta: 0, scores, ldc: width, threads: threads)
         for i in rows {
           let row = scores + (i - start) * width
           let first = max(0, i - window + 1)
@@ -72,7 +72,7 @@ public enum SlidingWindowAttention {
         }
         sgemm(
           transposeA: false, transposeB: false, m: rows.count, n: hd, k: width, scores, lda: width,
-          v + keys.lowerBound * ld, ldb: ld, beta: 0, out + b * length * d + start * d + h * hd, ldc: d)
+          v + keys.lowerBound * ld, ldb: ld, beta: 0, out + b * length * d + start * d + h * hd, ldc: d, threads: threads)
       }
     }
   }
@@ -81,13 +81,13 @@ public enum SlidingWindowAttention {
   public static func backward(
     qkv: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, window: Int,
     blockRows: Int = defaultBlockRows, probabilities: UnsafePointer<Float>, mask: UnsafePointer<Float>?,
-    dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>
+    dOut: UnsafePointer<Float>, dqkv: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
     let rowsPerBlock = max(1, min(blockRows, length))
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       let capacity = rowsPerBlock * (rowsPerBlock + window - 1)
@@ -128,10 +128,10 @@ public enum SlidingWindowAttention {
         // dV += P̃ᵀ · dO ; dP = dO · Vᵀ
         sgemm(
           transposeA: true, transposeB: false, m: width, n: hd, k: rows.count, weights, lda: width,
-          dO + start * d, ldb: d, beta: 1, dv + keys.lowerBound * ld, ldc: ld)
+          dO + start * d, ldb: d, beta: 1, dv + keys.lowerBound * ld, ldc: ld, threads: threads)
         sgemm(
           transposeA: false, transposeB: true, m: rows.count, n: width, k: hd, dO + start * d, lda: d,
-          v + keys.lowerBound * ld, ldb: ld, beta: 0, grad, ldc: width)
+          v + keys.lowerBound * ld, ldb: ld, beta: 0, grad, ldc: width, threads: threads)
         // dP ⊙= mask, then dS = P ⊙ (dP − Σ_j P·dP) · scale; entries outside the window have P = 0.
         for i in rows {
           let r = (i - start) * width
@@ -146,10 +146,10 @@ public enum SlidingWindowAttention {
         // dQ += dS · K ; dK += dSᵀ · Q
         sgemm(
           transposeA: false, transposeB: false, m: rows.count, n: hd, k: width, grad, lda: width,
-          k + keys.lowerBound * ld, ldb: ld, beta: 1, dq + start * ld, ldc: ld)
+          k + keys.lowerBound * ld, ldb: ld, beta: 1, dq + start * ld, ldc: ld, threads: threads)
         sgemm(
           transposeA: true, transposeB: false, m: width, n: hd, k: rows.count, grad, lda: width,
-          q + start * ld, ldb: ld, beta: 1, dk + keys.lowerBound * ld, ldc: ld)
+          q + start * ld, ldb: ld, beta: 1, dk + keys.lowerBound * ld, ldc: ld, threads: threads)
       }
     }
   }
@@ -162,6 +162,7 @@ extension Tape {
     _ qkv: Tensor, heads: Int, window: Int, dropout: Float = 0,
     blockRows: Int = SlidingWindowAttention.defaultBlockRows
   ) -> Tensor {
+    let threads = self.threads
     let (batch, length) = (qkv.shape[0], qkv.shape[1])
     let d = qkv.shape[2] / 3
     precondition(qkv.shape[2] == 3 * d && d % heads == 0, "attention: qkv \(qkv.shape) with \(heads) heads")
@@ -174,14 +175,14 @@ extension Tape {
     SlidingWindowAttention.forward(
       qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads, window: window,
       blockRows: blockRows, dropout: seed.map { (dropout, $0, mask!.value.baseAddress!) },
-      out: out.value.baseAddress!, probabilities: probabilities.value.baseAddress!)
+      out: out.value.baseAddress!, probabilities: probabilities.value.baseAddress!, threads: threads)
     record {
       guard qkv.requiresGrad else { return }
       SlidingWindowAttention.backward(
         qkv: qkv.value.baseAddress!, batch: batch, length: length, d: d, heads: heads, window: window,
         blockRows: blockRows, probabilities: probabilities.value.baseAddress!,
         mask: mask.map { UnsafePointer($0.value.baseAddress!) }, dOut: out.grad.baseAddress!,
-        dqkv: qkv.grad.baseAddress!)
+        dqkv: qkv.grad.baseAddress!, threads: threads)
     }
     return out
   }

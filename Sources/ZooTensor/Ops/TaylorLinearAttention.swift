@@ -15,13 +15,13 @@ public enum TaylorLinearAttention {
   public static func forward(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, length: Int, heads: Int,
     featureDim f: Int, d: Int, out: UnsafeMutablePointer<Float>, weights: UnsafeMutablePointer<Float>,
-    scores: UnsafeMutablePointer<Float>, normalizers: UnsafeMutablePointer<Float>
+    scores: UnsafeMutablePointer<Float>, normalizers: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     let ldq = heads * f
     let scale = 1 / Float(f).squareRoot()
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       let qh = q + b * length * ldq + h * f
@@ -31,7 +31,7 @@ public enum TaylorLinearAttention {
       let s = scores + index * length * length
       let p = weights + index * length * length
       let z = normalizers + index * length
-      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: f, alpha: scale, qh, lda: ldq, kh, ldb: ldq, beta: 0, s, ldc: length)
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: f, alpha: scale, qh, lda: ldq, kh, ldb: ldq, beta: 0, s, ldc: length, threads: threads)
       for i in 0..<length {
         var total: Float = 0
         for j in 0...i {
@@ -45,7 +45,7 @@ public enum TaylorLinearAttention {
         for j in 0...i { p[i * length + j] /= total }
         for j in (i + 1)..<length { p[i * length + j] = 0 }
       }
-      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, vh, ldb: d, beta: 0, out + b * length * d + h * hd, ldc: d)
+      sgemm(transposeA: false, transposeB: false, m: length, n: hd, k: length, p, lda: length, vh, ldb: d, beta: 0, out + b * length * d + h * hd, ldc: d, threads: threads)
     }
   }
 
@@ -54,13 +54,13 @@ public enum TaylorLinearAttention {
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, length: Int, heads: Int,
     featureDim f: Int, d: Int, weights: UnsafePointer<Float>, scores: UnsafePointer<Float>,
     normalizers: UnsafePointer<Float>, dOut: UnsafePointer<Float>, dq: UnsafeMutablePointer<Float>,
-    dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>
+    dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     let ldq = heads * f
     let scale = 1 / Float(f).squareRoot()
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
@@ -71,8 +71,8 @@ public enum TaylorLinearAttention {
       let z = normalizers + index * length
       let dO = dOut + b * length * d + h * hd
       // dV += Pᵀ·dO ; dP = dO·Vᵀ
-      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dO, ldb: d, beta: 1, dv + b * length * d + h * hd, ldc: d)
-      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v + b * length * d + h * hd, ldb: d, beta: 0, scratch, ldc: length)
+      sgemm(transposeA: true, transposeB: false, m: length, n: hd, k: length, p, lda: length, dO, ldb: d, beta: 1, dv + b * length * d + h * hd, ldc: d, threads: threads)
+      sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, dO, lda: d, v + b * length * d + h * hd, ldb: d, beta: 0, scratch, ldc: length, threads: threads)
       // dA = (dP − Σ_j P·dP) / z ; ds = dA·(1 + s) · scale
       for i in 0..<length {
         var dot: Float = 0
@@ -83,8 +83,8 @@ public enum TaylorLinearAttention {
         }
         for j in (i + 1)..<length { scratch[i * length + j] = 0 }
       }
-      sgemm(transposeA: false, transposeB: false, m: length, n: f, k: length, scratch, lda: length, k + b * length * ldq + h * f, ldb: ldq, beta: 1, dq + b * length * ldq + h * f, ldc: ldq)
-      sgemm(transposeA: true, transposeB: false, m: length, n: f, k: length, scratch, lda: length, q + b * length * ldq + h * f, ldb: ldq, beta: 1, dk + b * length * ldq + h * f, ldc: ldq)
+      sgemm(transposeA: false, transposeB: false, m: length, n: f, k: length, scratch, lda: length, k + b * length * ldq + h * f, ldb: ldq, beta: 1, dq + b * length * ldq + h * f, ldc: ldq, threads: threads)
+      sgemm(transposeA: true, transposeB: false, m: length, n: f, k: length, scratch, lda: length, q + b * length * ldq + h * f, ldb: ldq, beta: 1, dk + b * length * ldq + h * f, ldc: ldq, threads: threads)
     }
   }
 
@@ -101,13 +101,13 @@ public enum TaylorLinearAttention {
   /// The recurrent (linear-time) view: a running state `Σ φ(k_j) v_jᵀ` and `Σ φ(k_j)` per head.
   public static func recurrent(
     q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, batch: Int, length: Int, heads: Int,
-    featureDim f: Int, d: Int, out: UnsafeMutablePointer<Float>
+    featureDim f: Int, d: Int, out: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let hd = d / heads
     let ldq = heads * f
     let dimension = 1 + f + f * f
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: Compute.threads) { item in
+    parallelFor(batch * heads, threads: threads) { item in
       let b = item / heads
       let h = item % heads
       var state = [Double](repeating: 0, count: dimension * hd)
@@ -135,6 +135,7 @@ public enum TaylorLinearAttention {
 extension Tape {
   /// Based linear attention of `q`, `k` (`[batch, length, heads·f]`) and `v` (`[batch, length, d]`).
   public func taylorLinearAttention(q: Tensor, k: Tensor, v: Tensor, heads: Int, featureDim f: Int) -> Tensor {
+    let threads = self.threads
     let (batch, length, d) = (v.shape[0], v.shape[1], v.shape[2])
     precondition(q.shape == [batch, length, heads * f] && k.shape == q.shape && d % heads == 0, "linear attention: q \(q.shape) k \(k.shape) v \(v.shape)")
     let out = Tensor(zeros: v.shape, requiresGrad: true)
@@ -144,13 +145,13 @@ extension Tape {
     TaylorLinearAttention.forward(
       q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length, heads: heads,
       featureDim: f, d: d, out: out.value.baseAddress!, weights: weights.value.baseAddress!,
-      scores: scores.value.baseAddress!, normalizers: normalizers.value.baseAddress!)
+      scores: scores.value.baseAddress!, normalizers: normalizers.value.baseAddress!, threads: threads)
     record {
       TaylorLinearAttention.backward(
         q: q.value.baseAddress!, k: k.value.baseAddress!, v: v.value.baseAddress!, batch: batch, length: length,
         heads: heads, featureDim: f, d: d, weights: weights.value.baseAddress!, scores: scores.value.baseAddress!,
         normalizers: normalizers.value.baseAddress!, dOut: out.grad.baseAddress!, dq: q.grad.baseAddress!,
-        dk: k.grad.baseAddress!, dv: v.grad.baseAddress!)
+        dk: k.grad.baseAddress!, dv: v.grad.baseAddress!, threads: threads)
     }
     return out
   }

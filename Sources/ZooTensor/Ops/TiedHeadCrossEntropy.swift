@@ -18,7 +18,7 @@ public enum TiedHeadCrossEntropy {
   public static func forward(
     _ x: UnsafePointer<Float>, rows: Int, d: Int, table: UnsafePointer<Float>, vocab: Int, targets: [Int32],
     losses: UnsafeMutablePointer<Float>, correct: UnsafeMutablePointer<Bool>? = nil, dx: UnsafeMutablePointer<Float>?,
-    dTable: UnsafeMutablePointer<Float>?, gradScale: Float = 1
+    dTable: UnsafeMutablePointer<Float>?, gradScale: Float = 1, threads: Int
   ) -> Double {
     let labeled = (0..<rows).filter { targets[$0] >= 0 }
     for r in 0..<rows where targets[r] < 0 { losses[r] = .nan }
@@ -38,10 +38,10 @@ public enum TiedHeadCrossEntropy {
       let n = min(chunk, labeled.count - start)
       let rowsOfChunk = Array(labeled[start..<(start + n)])
       for (c, r) in rowsOfChunk.enumerated() { (xs + c * d).update(from: x + r * d, count: d) }
-      sgemm(transposeA: false, transposeB: true, m: n, n: vocab, k: d, xs, lda: d, table, ldb: d, beta: 0, logits, ldc: vocab)
+      sgemm(transposeA: false, transposeB: true, m: n, n: vocab, k: d, xs, lda: d, table, ldb: d, beta: 0, logits, ldc: vocab, threads: threads)
       let wantGrad = dx != nil || dTable != nil
       let shared = UncheckedSendable((logits, losses, correct))
-      parallelFor(n, threads: Compute.threads) { c in
+      parallelFor(n, threads: threads) { c in
         let (logits, losses, correct) = shared.value
         let row = logits + c * vocab
         let target = Int(targets[rowsOfChunk[c]])
@@ -69,14 +69,14 @@ public enum TiedHeadCrossEntropy {
         }
       }
       if let dx {
-        sgemm(transposeA: false, transposeB: false, m: n, n: d, k: vocab, logits, lda: vocab, table, ldb: d, beta: 0, dxs, ldc: d)
+        sgemm(transposeA: false, transposeB: false, m: n, n: d, k: vocab, logits, lda: vocab, table, ldb: d, beta: 0, dxs, ldc: d, threads: threads)
         for (c, r) in rowsOfChunk.enumerated() {
           let out = dx + r * d
           for i in 0..<d { out[i] += dxs[c * d + i] }
         }
       }
       if let dTable {
-        sgemm(transposeA: true, transposeB: false, m: vocab, n: d, k: n, logits, lda: vocab, xs, ldb: d, beta: 1, dTable, ldc: d)
+        sgemm(transposeA: true, transposeB: false, m: vocab, n: d, k: n, logits, lda: vocab, xs, ldb: d, beta: 1, dTable, ldc: d, threads: threads)
       }
       start += n
     }
@@ -118,7 +118,7 @@ extension Tape {
         TiedHeadCrossEntropy.forward(
           x.value.baseAddress!, rows: rows, d: d, table: table.value.baseAddress!, vocab: vocab, targets: targets,
           losses: out.baseAddress!, correct: hits.baseAddress!, dx: dx?.value.baseAddress,
-          dTable: isRecording && table.requiresGrad ? table.grad.baseAddress! : nil)
+          dTable: isRecording && table.requiresGrad ? table.grad.baseAddress! : nil, threads: threads)
       }
     }
     if let dx {

@@ -18,10 +18,10 @@ public enum WKV {
   /// Fills `out`.
   public static func forward(
     timeDecay: UnsafePointer<Float>, timeFirst: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
-    batch: Int, length: Int, d: Int, out: UnsafeMutablePointer<Float>
+    batch: Int, length: Int, d: Int, out: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let shared = UncheckedSendable((timeDecay, timeFirst, k, v, out))
-    parallelFor(d, threads: threads(batch: batch, length: length, d: d)) { c in
+    parallelFor(d, threads: Self.threads(threads, batch: batch, length: length, d: d)) { c in
       let (timeDecay, timeFirst, k, v, out) = shared.value
       let outputs = UnsafeMutablePointer<Double>.allocate(capacity: 3 * length)
       defer { outputs.deallocate() }
@@ -50,10 +50,11 @@ public enum WKV {
   public static func backward(
     timeDecay: UnsafePointer<Float>, timeFirst: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
     batch: Int, length: Int, d: Int, dOut: UnsafePointer<Float>, dTimeDecay: UnsafeMutablePointer<Float>?,
-    dTimeFirst: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?
+    dTimeFirst: UnsafeMutablePointer<Float>?, dk: UnsafeMutablePointer<Float>?, dv: UnsafeMutablePointer<Float>?,
+    threads: Int
   ) {
     let shared = UncheckedSendable((timeDecay, timeFirst, k, v, dOut, dTimeDecay, dTimeFirst, dk, dv))
-    parallelFor(d, threads: threads(batch: batch, length: length, d: d)) { c in
+    parallelFor(d, threads: Self.threads(threads, batch: batch, length: length, d: d)) { c in
       let (timeDecay, timeFirst, k, v, dOut, dTimeDecay, dTimeFirst, dk, dv) = shared.value
       let outputs = UnsafeMutablePointer<Double>.allocate(capacity: 3 * length)
       defer { outputs.deallocate() }
@@ -132,27 +133,30 @@ public enum WKV {
   }
 
   /// Threads for the shape: a step costs a handful of exponentials.
-  static func threads(batch: Int, length: Int, d: Int) -> Int { Compute.threads(forWork: 16 * batch * length * d) }
+  static func threads(_ available: Int, batch: Int, length: Int, d: Int) -> Int {
+    Compute.threads(available, forWork: 16 * batch * length * d)
+  }
 }
 
 extension Tape {
   /// RWKV v4's WKV of `k`, `v` `[batch, length, d]` with per-channel `timeDecay` (`w = exp(timeDecay)`)
   /// and `timeFirst` (`u`), `[d]` each.
   public func wkv(timeDecay: Tensor, timeFirst: Tensor, k: Tensor, v: Tensor) -> Tensor {
+    let threads = self.threads
     precondition(k.shape.count == 3 && v.shape == k.shape, "wkv: k \(k.shape), v \(v.shape)")
     let (batch, length, d) = (k.shape[0], k.shape[1], k.shape[2])
     precondition(timeDecay.count == d && timeFirst.count == d, "wkv: time_decay \(timeDecay.shape), time_first \(timeFirst.shape) for d \(d)")
     let out = Tensor(uninitialized: k.shape, requiresGrad: true)
     WKV.forward(
       timeDecay: timeDecay.value.baseAddress!, timeFirst: timeFirst.value.baseAddress!, k: k.value.baseAddress!,
-      v: v.value.baseAddress!, batch: batch, length: length, d: d, out: out.value.baseAddress!)
+      v: v.value.baseAddress!, batch: batch, length: length, d: d, out: out.value.baseAddress!, threads: threads)
     record {
       WKV.backward(
         timeDecay: timeDecay.value.baseAddress!, timeFirst: timeFirst.value.baseAddress!, k: k.value.baseAddress!,
         v: v.value.baseAddress!, batch: batch, length: length, d: d, dOut: out.grad.baseAddress!,
         dTimeDecay: timeDecay.requiresGrad ? timeDecay.grad.baseAddress! : nil,
         dTimeFirst: timeFirst.requiresGrad ? timeFirst.grad.baseAddress! : nil, dk: k.requiresGrad ? k.grad.baseAddress! : nil,
-        dv: v.requiresGrad ? v.grad.baseAddress! : nil)
+        dv: v.requiresGrad ? v.grad.baseAddress! : nil, threads: threads)
     }
     return out
   }

@@ -41,8 +41,9 @@ public final class AdamW {
     self.secondMoments = secondMoments
   }
 
-  /// One update of `parameters` from their gradients (a parameter without gradient is still decayed).
-  public func update(_ parameters: [Tensor]) {
+  /// One update of `parameters` from their gradients (a parameter without gradient is still decayed),
+  /// on up to `threads` threads (the result does not depend on it).
+  public func update(_ parameters: [Tensor], threads: Int = Compute.threads) {
     precondition(parameters.count == firstMoments.count)
     step += 1
     let t = Float(step)
@@ -57,7 +58,7 @@ public final class AdamW {
         secondMoments[index].withUnsafeMutableBufferPointer { v in
           let shared = UncheckedSendable((m, v, g, value))
           let blocks = (p.count + 8191) / 8192
-          parallelFor(blocks, threads: Compute.threads(forWork: p.count)) { b in
+          parallelFor(blocks, threads: Compute.threads(threads, forWork: p.count)) { b in
             let (m, v, g, value) = shared.value
             for i in (b * 8192)..<min(p.count, (b + 1) * 8192) {
               value[i] *= decay

@@ -36,6 +36,8 @@ public struct LMTrainer {
   public var progressOnTerminal: Bool? = nil
   /// Stop after this many steps as if interrupted (tests of `--resume`); nil = run to the end.
   public var stopAfterStep: Int?
+  /// Threads of each training step (the weights do not depend on it).
+  public var threads = Compute.threads
 
   public init(config: LMTrainingConfig, name: String, runDirectory: String, tracker: (any ExperimentTracker)?) {
     self.config = config
@@ -117,7 +119,7 @@ public struct LMTrainer {
     var lossSinceLog = 0.0
     var stepsSinceLog = 0
     let loop = TrainingLoop(
-      model: model, optimizer: optimizer, seed: config.seed, gradClip: config.gradClip,
+      model: model, optimizer: optimizer, seed: config.seed, threads: threads, gradClip: config.gradClip,
       learningRate: config.learningRate(at:), checkpointDue: { $0 % config.checkpointEvery == 0 },
       saveCheckpoint: { step in
         // History first: a run resumed from this checkpoint keeps every point up to its step.

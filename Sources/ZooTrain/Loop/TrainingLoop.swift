@@ -22,6 +22,8 @@ struct TrainingLoop {
   let model: LanguageModel
   let optimizer: AdamW
   let seed: UInt64
+  /// Threads of each step (the weights do not depend on it).
+  var threads: Int
   /// Global gradient-norm clip: 0 measures the norm without clipping, nil skips it (MQAR, as Zoology).
   var gradClip: Double?
   /// The learning rate of step `step` (0-based).
@@ -46,12 +48,12 @@ struct TrainingLoop {
       let lr = learningRate(step)
       optimizer.learningRate = Float(lr)
       let batch = source.batch(at: step)
-      let tape = Tape(dropoutSeed: seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
+      let tape = Tape(dropoutSeed: seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15, threads: threads)
       let out = model.loss(inputs: batch.inputs, targets: batch.targets, batch: batch.batch, length: batch.length, tape: tape)
       guard out.mean.isFinite else { throw TrainError.nonFinite(step: step, loss: out.mean) }
       tape.backward()
-      let norm = gradClip.map { GradientClipping.clip(parameters, maxNorm: $0) }
-      optimizer.update(parameters)
+      let norm = gradClip.map { clipGradientNorm(parameters, maxNorm: $0) }
+      optimizer.update(parameters, threads: threads)
       model.zeroGradients()
       step += 1
       let goOn = try afterStep(StepResult(step: step, loss: out.mean, learningRate: lr, gradNorm: norm))

@@ -128,6 +128,8 @@ public struct MQARTrainer {
   public var progressOnTerminal: Bool? = nil
   /// Stop before this step as if interrupted (tests of `resume`); nil = run to the end.
   public var stopAfterStep: Int?
+  /// Threads of each training step (the weights do not depend on it).
+  public var threads = Compute.threads
 
   public init(config: MQARTrainingConfig, name: String, runDirectory: String, tracker: (any ExperimentTracker)?) {
     self.config = config
@@ -225,7 +227,7 @@ public struct MQARTrainer {
     }
     if state["stopped"] == 0 {
       let training = TrainingLoop(
-        model: model, optimizer: optimizer, seed: config.seed, gradClip: nil,
+        model: model, optimizer: optimizer, seed: config.seed, threads: threads, gradClip: nil,
         // Cosine over epochs to 0 (PyTorch CosineAnnealingLR stepped per epoch).
         learningRate: { step in
           config.learningRate * 0.5 * (1 + cos(Double.pi * Double(step / source.stepsPerEpoch) / Double(config.epochs)))
