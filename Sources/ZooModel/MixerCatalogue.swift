@@ -11,6 +11,7 @@ public enum MixerCatalogue {
     BasedMixer.Config.self,
     H3Mixer.Config.self,
     HyenaMixer.Config.self,
+    LongConvMixer.Config.self,
     MambaMixer.Config.self,
     RetNetMixer.Config.self,
     RWKVMixer.Config.self,

@@ -81,7 +81,7 @@ import ZooStorage
     let ingest = try Tool.run("zoo-ingest", ["--out", "tokens", "--plain"] + shards, in: scratch.path, environment: env)
     #expect(ingest.status == 0, "\(ingest.stderr)")
     let help = try Tool.run("zoo-train", ["lm", "--help"], in: scratch.path, environment: env)
-    let mixers = ["attention", "base_conv", "based", "h3", "hyena", "mamba", "retnet", "rwkv", "sliding_window_attention"]
+    let mixers = ["attention", "base_conv", "based", "h3", "hyena", "long_conv", "mamba", "retnet", "rwkv", "sliding_window_attention"]
     let options = [
       "attention": ["--num-heads", "2"], "based": ["--num-heads", "2"], "retnet": ["--num-heads", "2"],
       "sliding_window_attention": ["--num-heads", "2", "--window-size", "16"],

@@ -38,8 +38,9 @@ struct TorchReference {
 
 }
 
-/// Builds our model with the reference's weights. The fixture's config has the flat keys of
-/// configs stored before the mixer catalogue, which `ModelConfig` still reads.
+/// Builds our model with the reference's weights. Most fixtures' configs have the flat keys of
+/// configs stored before the mixer catalogue, which `ModelConfig` still reads; newer ones list
+/// `mixers`, one config per layer.
 func model(from reference: TorchReference) throws -> LanguageModel {
   let config = try JSONValue.object(reference.meta.config).decode(ModelConfig.self)
   let lm = try LanguageModel(config: config, seed: 0)
@@ -56,7 +57,7 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
 @Suite struct TorchParityTests {
   /// Loss, per-token losses and every parameter gradient equal PyTorch's (float64 reference).
-  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention"])
+  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention", "long_conv"])
   func modelMatchesPyTorch(mixer: String) throws {
     let reference = try TorchReference(mixer)
     let lm = try model(from: reference)

@@ -28,13 +28,14 @@ torch.set_num_threads(1)  # small models: one thread is fastest on a shared 2-co
 
 # name -> extra zoo-train lm flags
 RUNS = {
-    "attention": ["--mixer", "attention", "--heads", "2"],
-    "sliding_window_attention": ["--mixer", "sliding_window_attention", "--heads", "2", "--window", "16"],
+    "attention": ["--mixer", "attention", "--num-heads", "2"],
+    "sliding_window_attention": ["--mixer", "sliding_window_attention", "--num-heads", "2", "--window-size", "16"],
     "base_conv": ["--mixer", "base_conv", "--kernel-size", "3,-1"],
     "hyena": ["--mixer", "hyena"],
-    "based": ["--mixer", "based", "--heads", "2", "--feature-dim", "8"],
+    "long_conv": ["--mixer", "long_conv", "--d-emb", "3,5", "--d-hidden", "16,8"],
+    "based": ["--mixer", "based", "--num-heads", "2", "--feature-dim", "8"],
     "h3": ["--mixer", "h3", "--d-state", "8", "--head-dim", "2"],
-    "retnet": ["--mixer", "retnet", "--heads", "2"],
+    "retnet": ["--mixer", "retnet", "--num-heads", "2"],
     "rwkv": ["--mixer", "rwkv"],
     "mamba": ["--mixer", "mamba", "--d-state", "8"],
     "hybrid": ["--mixer", "base_conv,based", "--kernel-size", "3"],

@@ -54,10 +54,13 @@ CASES = {
                num_heads=1, d_state=8, head_dim=2, hidden_mult=4),
     "retnet": dict(mixer="retnet", d_model=32, n_layers=2, vocab_size=97, max_position_embeddings=16, l_max=16,
                    num_heads=2, hidden_mult=4),
+    # Zoo's per-layer form: Zoology's defaults on layer 0, two bands and a narrower MLP on layer 1.
+    "long_conv": dict(mixers=[dict(name="long_conv", d_emb=3, d_hidden=16), dict(name="long_conv", d_emb=5, d_hidden=8)],
+                      d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
 }
-# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs of order one, so the
-# recurrences and normalizers are far from their trivial regime and the mixer shows in the loss.
-SCALED = ("rwkv", "mamba", "h3", "retnet")
+# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs (Long Conv: filter taps) of
+# order one, so the recurrences and normalizers are far from their trivial regime and the mixer shows in the loss.
+SCALED = ("rwkv", "mamba", "h3", "retnet", "long_conv")
 
 for name, cfg in CASES.items():
     if only and name not in only:

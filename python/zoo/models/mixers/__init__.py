@@ -5,12 +5,14 @@ from .base_conv import BaseConv
 from .based import Based
 from .h3 import H3
 from .hyena import Hyena
+from .long_conv import LongConv
 from .mamba import Mamba
 from .retnet import RetNet
 from .rwkv import RWKV
 
 #: Zoo mixers that have a PyTorch twin.
-NAMES = ("attention", "sliding_window_attention", "base_conv", "based", "h3", "hyena", "mamba", "retnet", "rwkv")
+NAMES = ("attention", "sliding_window_attention", "base_conv", "based", "h3", "hyena", "long_conv", "mamba", "retnet",
+         "rwkv")
 
 
 def make_mixer(mixer, cfg, layer):
@@ -29,6 +31,8 @@ def make_mixer(mixer, cfg, layer):
         return H3(d, mixer["d_state"], mixer["head_dim"])
     if name == "hyena":
         return Hyena(d, cfg["l_max"])
+    if name == "long_conv":
+        return LongConv(d, cfg["l_max"], mixer["d_emb"], mixer["d_hidden"])
     if name == "mamba":
         return Mamba(d, mixer["d_state"])
     if name == "retnet":
