@@ -74,6 +74,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
   } catch let error as SQLiteError {
     writeStandardError("zoo-runs: \(error.description)\n")
     throw ExitCode(1)
+  } catch let error as RegistryError {
+    writeStandardError("zoo-runs: \(error.description)\n")
+    throw ExitCode(1)
   }
 }
 
@@ -129,7 +132,7 @@ extension ZooRunsCommand {
         var metrics = TextTable(header: ["metric", "goal", "min", "max", "last", "last_step", "best", "best_step", "points"])
         for s in try registry.summaries(ofRun: name) {
           metrics.append([
-            s.key, s.goal, show(s.min), show(s.max), show(s.last), String(s.lastStep), show(s.best),
+            s.key, s.goal.rawValue, show(s.min), show(s.max), show(s.last), String(s.lastStep), show(s.best),
             s.bestStep.map(String.init) ?? "", String(s.count),
           ])
         }
@@ -310,7 +313,7 @@ extension ZooRunsCommand {
         let spec = RunSpec(name: name, kind: .scored, mixer: mixer, configJSON: metadata.modelJSON, params: params)
         let registry = try Registry(path: Registry.resolvePath(db))
         let artifact = try ArtifactRecord(kind: "losses", file: file)
-        switch try registry.addFinishedRun(spec, metrics: ["eval/loss": mean], artifact: artifact) {
+        switch try registry.addFinishedRun(spec, metrics: [Metric("eval/loss", goal: .min): mean], artifact: artifact) {
         case .added:
           print("registered '\(name)' (scored, \(count) predicted tokens, eval/loss \(show(mean))): \(artifact.path)")
         case .unchanged:

@@ -117,7 +117,7 @@ public struct LMTrainer {
       let tape = Tape(dropoutSeed: config.seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
       let out = model.loss(inputs: inputs, targets: targets, batch: batch, length: length, tape: tape)
       guard out.mean.isFinite else {
-        run?.logMetric("train/loss", step: step, value: out.mean)
+        run?.logMetric(.trainLoss, step: step, value: out.mean)
         throw TrainError.nonFinite(step: step, loss: out.mean)
       }
       tape.backward()
@@ -128,13 +128,13 @@ public struct LMTrainer {
       lastLoss = out.mean
       lossSinceLog += out.mean
       stepsSinceLog += 1
-      run?.logMetric("train/loss", step: step, value: out.mean)
-      run?.logMetric("train/lr", step: step, value: lr)
-      run?.logMetric("train/grad_norm", step: step, value: norm)
+      run?.logMetric(.trainLoss, step: step, value: out.mean)
+      run?.logMetric(.trainLearningRate, step: step, value: lr)
+      run?.logMetric(.trainGradNorm, step: step, value: norm)
       let seconds = seconds(since: started, clock)
       let tokensPerSecond = Double((step - startStep) * batch * length) / max(seconds, 1e-9)
       if step % config.logEvery == 0 || step == config.steps {
-        run?.logMetric("train/tokens_per_s", step: step, value: tokensPerSecond)
+        run?.logMetric(.trainTokensPerSecond, step: step, value: tokensPerSecond)
         progress.update(
           done: Double(step), rates: [.init("tok/s", Double((step - startStep) * batch * length))],
           detail: String(format: "loss %.4f lr %.2e", lossSinceLog / Double(stepsSinceLog), lr))
@@ -158,9 +158,9 @@ public struct LMTrainer {
         tokenStore: part.name, tokenStoreSHA256: part.sha256, rangeStart: corpus.evalRange.lowerBound,
         rangeEnd: corpus.evalRange.upperBound, seqLen: length, run: name, modelJSON: config.model.json))
     let unigram = corpus.unigramBaselines(vocabSize: config.model.vocabSize)
-    run?.logMetric("eval/loss", step: config.steps, value: evaluation.meanLoss)
-    run?.logMetric("eval/unigram_loss", step: config.steps, value: unigram.heldOutLoss)
-    run?.logMetric("train/unigram_entropy", step: config.steps, value: unigram.trainEntropy)
+    run?.logMetric(.evalLoss, step: config.steps, value: evaluation.meanLoss)
+    run?.logMetric(.evalUnigramLoss, step: config.steps, value: unigram.heldOutLoss)
+    run?.logMetric(.trainUnigramEntropy, step: config.steps, value: unigram.trainEntropy)
     try run?.logArtifact(kind: "losses", path: lossesPath)
     try run?.logArtifact(kind: "checkpoint", path: checkpointPath)
     return LMTrainingResult(

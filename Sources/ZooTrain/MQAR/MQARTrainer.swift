@@ -186,20 +186,21 @@ public struct MQARTrainer {
         correct += e.correct
         labeled += e.labeled
         lossTotal += e.lossSum
-        let key = "eval/accuracy/" + MQARTrainingConfig.sliceName(task)
         let accuracy = Double(e.correct) / Double(max(1, e.labeled))
         result.sliceAccuracy[MQARTrainingConfig.sliceName(task)] = accuracy
-        if tests.count > 1 { run?.logMetric(key, step: epoch, value: accuracy) }
+        if tests.count > 1 {
+          run?.logMetric(.evalAccuracy(slice: MQARTrainingConfig.sliceName(task)), step: epoch, value: accuracy)
+        }
       }
       let accuracy = Double(correct) / Double(max(1, labeled))
       result.epochs = epoch + 1
       result.accuracy = accuracy
       result.bestAccuracy = max(result.bestAccuracy, accuracy)
       result.testLoss = lossTotal / Double(max(1, labeled))
-      run?.logMetric("train/loss", step: epoch, value: lossSum / Double(batches))
-      run?.logMetric("train/epoch_seconds", step: epoch, value: seconds)
-      run?.logMetric("eval/loss", step: epoch, value: result.testLoss)
-      run?.logMetric("eval/accuracy", step: epoch, value: accuracy)
+      run?.logMetric(.trainLoss, step: epoch, value: lossSum / Double(batches))
+      run?.logMetric(.trainEpochSeconds, step: epoch, value: seconds)
+      run?.logMetric(.evalLoss, step: epoch, value: result.testLoss)
+      run?.logMetric(.evalAccuracy, step: epoch, value: accuracy)
       try run?.flush()
       progress.update(
         done: Double(epoch + 1), rates: [.init("tok/s", Double(step * config.batch * length))],
