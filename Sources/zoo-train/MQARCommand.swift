@@ -32,9 +32,9 @@ struct MQARCommand: ParsableCommand {
     help: "Learned position embeddings (Zoology's Figure 2 gives them to attention only).")
   var positions = true
   @Option(name: .customLong("embed-dropout"), help: "Dropout on the first block's input (Zoology: 0.1).")
-  var embedDropout: Float = 0.1
+  var embedDropout: Float = MQARTrainingConfig.zoologyDropout
   @Option(name: .customLong("attn-dropout"), help: "Dropout on attention probabilities (Zoology: 0.1).")
-  var attnDropout: Float = 0.1
+  var attnDropout: Float = MQARTrainingConfig.zoologyDropout
   @Option(name: .customLong("seq-len")) var seqLen = 64
   @Option(name: .customLong("kv-pairs")) var kvPairs = 4
   @Option var vocab = 8192
@@ -54,6 +54,11 @@ struct MQARCommand: ParsableCommand {
   @Option var seed: UInt64 = 1
   @Option(name: .customLong("data-seed")) var dataSeed: UInt64 = 123
   @Option var threads = ProcessInfo.processInfo.activeProcessorCount
+  @Option(
+    help: ArgumentHelp(
+      "The whole run configuration as JSON (the config 'zoo-runs show' prints; 'zoo-train sweep' passes each point so); the model, task and training options are then not used.",
+      valueName: "json"))
+  var config: String?
   @Option(help: "Run name (default: mqar-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>).") var name: String?
   @Flag(name: .customLong("replace-unfinished"), help: "Delete an earlier killed or failed run of the same name first.")
   var replaceUnfinished = false
@@ -66,26 +71,11 @@ struct MQARCommand: ParsableCommand {
     Interrupt.install()
     Compute.setThreads(threads)
     do {
-      let task = MQARConfig(vocabSize: vocab, seqLen: seqLen, numKVPairs: kvPairs, randomNonQueries: randomNonQueries)
-      var tasks = [task]
-      if let testTasks {
-        for item in testTasks.split(separator: ",") {
-          let parts = item.split(separator: ":").compactMap { Int($0) }
-          guard parts.count == 2 else { throw ValidationError("--test-tasks wants L:kv pairs, got '\(item)'") }
-          tasks.append(
-            MQARConfig(vocabSize: vocab, seqLen: parts[0], numKVPairs: parts[1], randomNonQueries: randomNonQueries))
-        }
-      }
-      let longest = tasks.map(\.seqLen).max()!
-      let config = MQARTrainingConfig(
-        model: architecture.modelConfig(
-          dModel: dModel, layers: layers, vocabSize: vocab, maxPositions: positions ? longest : 0, hiddenMult: hiddenMult,
-          lMax: longest, embedDropout: embedDropout, attnDropout: attnDropout),
-        data: task, testTasks: tasks, trainExamples: trainExamples, testExamples: testExamples, batch: batch,
-        epochs: epochs, learningRate: lr, weightDecay: weightDecay, targetAccuracy: targetAccuracy, seed: seed,
-        dataSeed: dataSeed)
+      let config = try self.config.map(Self.decode) ?? flagConfig()
       try config.validate()
-      let runName = name ?? MQARSweep.Point(mixer: .init(architecture.mixer), dModel: dModel, learningRate: lr, task: .init(seqLen: seqLen, numKVPairs: kvPairs)).runName(sweep: "mqar")
+      let runName = name ?? MQARSweep.Point(
+        mixer: .init(config.model.mixer), dModel: config.model.dModel, learningRate: config.learningRate,
+        task: .init(seqLen: config.data.seqLen, numKVPairs: config.data.numKVPairs)).runName(sweep: "mqar")
       let registry = try Registry(path: Registry.resolvePath(db))
       if let existing = try registry.run(named: runName) {
         guard replaceUnfinished, existing.status != .finished, existing.status != .running else {
@@ -111,5 +101,33 @@ struct MQARCommand: ParsableCommand {
     } catch {
       throw failure(error)
     }
+  }
+
+  /// A configuration given as JSON with --config.
+  static func decode(_ json: String) throws -> MQARTrainingConfig {
+    do { return try JSONDecoder().decode(MQARTrainingConfig.self, from: Data(json.utf8)) } catch {
+      throw ValidationError("--config is not an MQAR run configuration: \(error)")
+    }
+  }
+
+  /// The configuration the flags describe.
+  func flagConfig() throws -> MQARTrainingConfig {
+    let task = MQARConfig(vocabSize: vocab, seqLen: seqLen, numKVPairs: kvPairs, randomNonQueries: randomNonQueries)
+    var tasks = [task]
+    if let testTasks {
+      for item in testTasks.split(separator: ",") {
+        let parts = item.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 2 else { throw ValidationError("--test-tasks wants L:kv pairs, got '\(item)'") }
+        tasks.append(MQARConfig(vocabSize: vocab, seqLen: parts[0], numKVPairs: parts[1], randomNonQueries: randomNonQueries))
+      }
+    }
+    let longest = tasks.map(\.seqLen).max()!
+    return MQARTrainingConfig(
+      model: architecture.modelConfig(
+        dModel: dModel, layers: layers, vocabSize: vocab, maxPositions: positions ? longest : 0, hiddenMult: hiddenMult,
+        lMax: longest, embedDropout: embedDropout, attnDropout: attnDropout),
+      data: task, testTasks: tasks, trainExamples: trainExamples, testExamples: testExamples, batch: batch,
+      epochs: epochs, learningRate: lr, weightDecay: weightDecay, targetAccuracy: targetAccuracy, seed: seed,
+      dataSeed: dataSeed)
   }
 }

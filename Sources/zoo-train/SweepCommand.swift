@@ -9,7 +9,7 @@ struct SweepCommand: ParsableCommand {
     commandName: "sweep",
     abstract: "Run an MQAR grid from a JSON sweep file; skips points already finished in the registry.",
     discussion: """
-      Each point (mixer × d_model × lr × task) runs as its own 'zoo-train mqar' process named \
+      Each point (mixer × d_model × lr × task) runs as its own 'zoo-train mqar --config' process named \
       <sweep>-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>, --jobs at a time with one thread each (small MQAR \
       models keep two single-threaded runs busier than one two-threaded run; see README), the \
       largest (examples × length × epochs × d_model) first so the jobs finish close together. \
@@ -23,6 +23,12 @@ struct SweepCommand: ParsableCommand {
   @Option(help: "Runs at a time (default: all cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
   @Option(help: "Registry file (default: $ZOO_DB or ./zoo.db).") var db: String?
   @Flag(help: "Print the points that would run, in launch order, and exit.") var dryRun = false
+
+  /// The `zoo-train` arguments that train `run` in a child process: its configuration as JSON,
+  /// one thread, plain log lines, the shared registry.
+  static func childArguments(_ run: SweepRun, db: String) -> [String] {
+    ["mqar", "--config", run.config.json, "--name", run.name, "--replace-unfinished", "--threads", "1", "--db", db, "--plain"]
+  }
 
   func run() throws {
     Interrupt.install()
@@ -41,41 +47,21 @@ struct SweepCommand: ParsableCommand {
       let progress = Progress(title: sweep.name, total: Double(pending.count), logInterval: 0)
       let logs = URL(fileURLWithPath: dbPath).deletingLastPathComponent().appendingPathComponent("sweep-logs")
       AtomicFile.removeStaleTemporaries(in: logs.path, reportAs: "zoo-train")
-      var running: [(Process, String)] = []
-      var queue = order[...]
+      let children = order.map { point in
+        let run = sweep.run(point)
+        return ProcessPool.Job(
+          name: run.name, executable: executable, arguments: Self.childArguments(run, db: dbPath),
+          logPath: logs.appendingPathComponent("\(run.name).log").path)
+      }
       var done = 0
       var failed: [String] = []
-      func reap(_ process: Process, _ name: String) {
+      let outcome = try ProcessPool(width: jobs).run(children) { job, status in
         done += 1
-        if process.terminationStatus != 0 { failed.append(name) }
-        let accuracy = (try? Registry(path: dbPath).summaries(ofRun: name).first { $0.key == "eval/accuracy" }?.max) ?? nil
-        progress.update(done: Double(done), detail: "\(name): " + (accuracy.map { String(format: "accuracy %.4f", $0) } ?? "failed"))
+        if status != 0 { failed.append(job.name) }
+        let accuracy = (try? Registry(path: dbPath).summaries(ofRun: job.name).first { $0.key == "eval/accuracy" }?.max) ?? nil
+        progress.update(done: Double(done), detail: "\(job.name): " + (accuracy.map { String(format: "accuracy %.4f", $0) } ?? "failed"))
       }
-      while (!queue.isEmpty || !running.isEmpty) && !Interrupt.requested {
-        while running.count < max(1, jobs), let point = queue.popFirst() {
-          let name = point.runName(sweep: sweep.name)
-          let process = Process()
-          process.executableURL = URL(fileURLWithPath: executable)
-          process.arguments =
-            sweep.arguments(point) + ["--threads", "1", "--name", name, "--replace-unfinished", "--db", dbPath, "--plain"]
-          let log = logs.appendingPathComponent("\(name).log")
-          try FileManager.default.createDirectory(at: log.deletingLastPathComponent(), withIntermediateDirectories: true)
-          _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-          let handle = try FileHandle(forWritingTo: log)
-          process.standardOutput = handle
-          process.standardError = handle
-          process.standardInput = FileHandle.nullDevice
-          try process.run()
-          running.append((process, name))
-        }
-        Thread.sleep(forTimeInterval: 0.2)
-        let finished = running.filter { !$0.0.isRunning }
-        running.removeAll { !$0.0.isRunning }
-        for (process, name) in finished { reap(process, name) }
-      }
-      if Interrupt.requested {
-        for (process, _) in running { process.interrupt() }
-        for (process, _) in running { process.waitUntilExit() }
+      if outcome == .interrupted {
         writeStandardError("zoo-train: sweep interrupted; finished points are kept, run the command again to go on\n")
         throw ExitCode(130)
       }

@@ -44,7 +44,7 @@ import Testing
     #expect(costs == costs.sorted(by: >))
   }
 
-  /// A mixer object names a per-layer list with options; Figure 2's defaults reach the child's arguments.
+  /// A mixer object names a per-layer list with options; Figure 2's defaults reach the run's configuration.
   @Test func mixerObjectsAndFigure2Defaults() throws {
     let path = try write(valid.replacingOccurrences(
       of: #""mixers": ["attention", "base_conv"]"#,
@@ -53,18 +53,19 @@ import Testing
     let sweep = try MQARSweep.load(path: path)
     let based = try #require(sweep.points.first { $0.mixer.label == "based" })
     #expect(based.runName(sweep: "s") == "s-based-d64-lr1e-4-L64-kv4")
-    let args = sweep.arguments(based)
-    #expect(args.starts(with: ["mqar", "--mixer", "base_conv,based", "--feature-dim", "8", "--kernel-size", "3"]))
-    #expect(args.contains("--no-positions") && args.contains("--no-random-non-queries"))
-    #expect(args[args.firstIndex(of: "--hidden-mult")! + 1] == "0")
-    #expect(args[args.firstIndex(of: "--train-examples")! + 1] == "1000")
+    let run = sweep.run(based)
+    #expect(run.name == "s-based-d64-lr1e-4-L64-kv4")
+    #expect(run.config.model.mixer == "base_conv,based" && run.config.model.featureDim == 8 && run.config.model.kernelSizes == [3])
+    #expect(run.config.model.maxPositions == 0 && !run.config.data.randomNonQueries && run.config.model.hiddenMult == 0)
+    #expect(run.config.trainExamples == 1000 && run.config.learningRate == 1e-4 && run.config.data.seqLen == 64)
+    #expect(run.config.model.embedDropout == MQARTrainingConfig.zoologyDropout)
     let attention = try #require(sweep.points.first { $0.mixer.label == "attention" })
-    #expect(sweep.arguments(attention).contains("--positions"))
+    #expect(sweep.run(attention).config.model.maxPositions == 64)
     let perTask = try write(valid.replacingOccurrences(of: #""num_kv_pairs": 4}"#, with: #""num_kv_pairs": 4, "train_examples": 500}"#))
     defer { try? FileManager.default.removeItem(atPath: perTask) }
-    let short = try #require(try MQARSweep.load(path: perTask).points.first { $0.task.seqLen == 64 })
-    let shortArgs = try MQARSweep.load(path: perTask).arguments(short)
-    #expect(shortArgs[shortArgs.firstIndex(of: "--train-examples")! + 1] == "500")
+    let perTaskSweep = try MQARSweep.load(path: perTask)
+    let short = try #require(perTaskSweep.points.first { $0.task.seqLen == 64 })
+    #expect(perTaskSweep.run(short).config.trainExamples == 500)
     let clash = try write(valid.replacingOccurrences(of: #""base_conv"]"#, with: #"{"label": "attention", "mixer": "based"}]"#))
     defer { try? FileManager.default.removeItem(atPath: clash) }
     #expect(throws: MQARSweepError.self) { try MQARSweep.load(path: clash) }

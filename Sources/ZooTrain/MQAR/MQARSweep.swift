@@ -1,7 +1,14 @@
 import Foundation
+import ZooModel
+
+/// One run of a sweep: the registry name and the configuration it trains.
+public struct SweepRun: Sendable, Equatable {
+  public var name: String
+  public var config: MQARTrainingConfig
+}
 
 /// A declarative MQAR sweep (Zoology Figure 2): mixers × d_model × learning rate × (seq_len,
-/// kv pairs), read from JSON. Each point becomes one `zoo-train mqar` run whose name is derived
+/// kv pairs), read from JSON. Each point becomes one MQAR run (``SweepRun``) whose name is derived
 /// from the point, so a re-run skips what the registry already has as finished.
 ///
 /// ```json
@@ -17,7 +24,7 @@ import Foundation
 ///   "hidden_mult": 0, "positions_for": ["attention"], "random_non_queries": false
 /// }
 /// ```
-/// A mixer is a name as `--mixer` takes it, or an object with a `label` (used in run names), the
+/// A mixer is a mixer name (or a per-layer list), or an object with a `label` (used in run names), the
 /// `mixer` (a per-layer list is allowed) and its options (`feature_dim`, `d_state`, `head_dim`,
 /// `window`, `heads`, `kernel_size`). `hidden_mult` (default 0: no MLP), `positions_for`
 /// (mixers with learned position embeddings, default attention only) and `random_non_queries`
@@ -51,7 +58,7 @@ public struct MQARSweep: Codable, Sendable, Equatable {
   public struct Mixer: Codable, Sendable, Equatable, Hashable {
     /// Name in run names (no commas).
     public var label: String
-    /// `--mixer` value: a mixer or a per-layer list.
+    /// A mixer or a per-layer list, comma-separated.
     public var mixer: String
     public var featureDim: Int?
     public var dState: Int?
@@ -91,15 +98,15 @@ public struct MQARSweep: Codable, Sendable, Equatable {
       kernelSize = try c.decodeIfPresent([Int].self, forKey: .kernelSize)
     }
 
-    /// `zoo-train mqar` arguments selecting this mixer and its options.
-    public var arguments: [String] {
-      var out = ["--mixer", mixer]
-      let options: [(String, Int?)] = [
-        ("--feature-dim", featureDim), ("--d-state", dState), ("--head-dim", headDim), ("--window", window), ("--heads", heads),
-      ]
-      for case let (flag, value?) in options { out += [flag, String(value)] }
-      if let kernelSize { out += ["--kernel-size", kernelSize.map(String.init).joined(separator: ",")] }
-      return out
+    /// A model configuration with this mixer and its options (the rest at the model's defaults).
+    func modelConfig(dModel: Int, layers: Int, vocabSize: Int, maxPositions: Int, hiddenMult: Int, lMax: Int) -> ModelConfig {
+      let defaults = ModelConfig()
+      return ModelConfig(
+        mixer: mixer, dModel: dModel, layers: layers, vocabSize: vocabSize, maxPositions: maxPositions,
+        heads: heads ?? defaults.heads, hiddenMult: hiddenMult, kernelSizes: kernelSize ?? defaults.kernelSizes, lMax: lMax,
+        windowSize: window ?? defaults.windowSize, featureDim: featureDim ?? defaults.featureDim,
+        embedDropout: MQARTrainingConfig.zoologyDropout, attnDropout: MQARTrainingConfig.zoologyDropout,
+        dState: dState ?? defaults.dState, headDim: headDim ?? defaults.headDim)
     }
   }
 
@@ -192,16 +199,16 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     randomNonQueries = try c.decodeIfPresent(Bool.self, forKey: .randomNonQueries) ?? false
   }
 
-  /// `zoo-train mqar` arguments for a point (without the registry and naming flags).
-  public func arguments(_ point: Point) -> [String] {
-    ["mqar"] + point.mixer.arguments + [
-      "--d-model", String(point.dModel), "--layers", String(layers), "--hidden-mult", String(hiddenMult),
-      positionsFor.contains(point.mixer.label) ? "--positions" : "--no-positions",
-      randomNonQueries ? "--random-non-queries" : "--no-random-non-queries",
-      "--seq-len", String(point.task.seqLen), "--kv-pairs", String(point.task.numKVPairs), "--vocab", String(vocabSize),
-      "--lr", String(point.learningRate), "--epochs", String(epochs), "--batch", String(batchSize),
-      "--train-examples", String(point.task.trainExamples ?? trainExamples), "--test-examples", String(testExamples), "--seed", String(seed),
-    ]
+  /// The run a point stands for: its name and its whole training configuration.
+  public func run(_ point: Point) -> SweepRun {
+    let task = dataConfig(point.task)
+    let model = point.mixer.modelConfig(
+      dModel: point.dModel, layers: layers, vocabSize: vocabSize,
+      maxPositions: positionsFor.contains(point.mixer.label) ? task.seqLen : 0, hiddenMult: hiddenMult, lMax: task.seqLen)
+    let config = MQARTrainingConfig(
+      model: model, data: task, trainExamples: point.task.trainExamples ?? trainExamples, testExamples: testExamples,
+      batch: batchSize, epochs: epochs, learningRate: point.learningRate, seed: seed)
+    return SweepRun(name: point.runName(sweep: name), config: config)
   }
 
   /// Reads and checks a sweep file.

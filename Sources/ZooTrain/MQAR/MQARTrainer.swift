@@ -8,6 +8,9 @@ import ZooTensor
 /// examples, batch 32, AdamW lr 1e-3 and weight decay 0.1, cosine over epochs to 0, early stop
 /// once test accuracy reaches 0.99).
 public struct MQARTrainingConfig: Codable, Equatable, Sendable {
+  /// Zoology's MQAR models drop 10 % of the embeddings and of the attention probabilities.
+  public static let zoologyDropout: Float = 0.1
+
   public var model: ModelConfig
   /// The training task.
   public var data: MQARConfig
