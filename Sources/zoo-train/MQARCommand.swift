@@ -62,6 +62,8 @@ struct MQARCommand: ParsableCommand {
   @Option(help: "Run name (default: mqar-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>).") var name: String?
   @Flag(name: .customLong("replace-unfinished"), help: "Delete an earlier killed or failed run of the same name first.")
   var replaceUnfinished = false
+  @Flag(name: .customLong("skip-finished"), help: "Exit at once (status 0) when the registry has this run finished.")
+  var skipFinished = false
   @Option(help: "Registry file (default: $ZOO_DB or ./zoo.db).") var db: String?
   @Flag(help: "Plain log lines instead of a redrawn progress bar.") var plain = false
 
@@ -78,6 +80,10 @@ struct MQARCommand: ParsableCommand {
         task: .init(seqLen: config.data.seqLen, numKVPairs: config.data.numKVPairs)).runName(sweep: "mqar")
       let registry = try Registry(path: Registry.resolvePath(db))
       if let existing = try registry.run(named: runName) {
+        if skipFinished && existing.status == .finished {
+          print("\(runName): finished already; skipped")
+          return
+        }
         guard replaceUnfinished, existing.status != .finished, existing.status != .running else {
           throw TrackerError.duplicateRun(runName)
         }
