@@ -26,11 +26,13 @@ import ZooSupport
     #expect(throws: RegistryError.walOnNetworkFileSystem(path: path, fileSystem: "fuse")) { try Registry(path: path) }
     let message = RegistryError.walOnNetworkFileSystem(path: path, fileSystem: "fuse").description
     #expect(message.hasPrefix(path + ": ") && message.contains("ZOO_DB_JOURNAL=delete"), "\(message)")
-    let registry = try Registry(path: path, journal: .delete)
-    let run = try registry.startRun(spec("on-fuse"))
-    run.logMetric(evalLoss, step: 1, value: 2)
-    try run.finish(.finished)
-    #expect(try Registry(path: path, journal: .delete).runStatus(named: "on-fuse") == .finished)
+    do {  // closed before the mount goes
+      let registry = try Registry(path: path, journal: .delete)
+      let run = try registry.startRun(spec("on-fuse"))
+      run.logMetric(evalLoss, step: 1, value: 2)
+      try run.finish(.finished)
+      #expect(try Registry(path: path, journal: .delete).runStatus(named: "on-fuse") == .finished)
+    }
   }
 
   /// A running run of another host is never judged by a local pid: it stays `running` while its
@@ -71,41 +73,46 @@ import ZooSupport
   }
 }
 
-/// A directory mounted through FUSE with bindfs, unmounted when released.
+/// A directory mounted through FUSE by a `bindfs -f` child of this process, unmounted (and the
+/// child gone) when released.
 final class FuseMount {
   let path: String
-  private let backing: String
+  private let base: String
+  private let daemon = Process()
 
   /// bindfs is installed, /dev/fuse exists, and a mount works.
   static let available: Bool = (try? FuseMount()) != nil
 
   init() throws {
-    let base = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-fuse-\(UUID())").path
-    backing = base + "/backing"
+    base = FileManager.default.temporaryDirectory.appendingPathComponent("zoo-fuse-\(UUID())").path
     path = base + "/mount"
-    for dir in [backing, path] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
-    guard FileManager.default.fileExists(atPath: "/dev/fuse"), Self.run("bindfs", [backing, path]) == 0,
-      NetworkFileSystem.name(containing: path) == "fuse"
-    else {
-      _ = Self.run("fusermount", ["-u", path])
-      try? FileManager.default.removeItem(atPath: base)
+    for dir in [base + "/backing", path] { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
+    daemon.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    daemon.arguments = ["bindfs", "-f", base + "/backing", path]
+    daemon.standardOutput = FileHandle.nullDevice
+    daemon.standardError = FileHandle.nullDevice
+    daemon.standardInput = FileHandle.nullDevice
+    guard FileManager.default.fileExists(atPath: "/dev/fuse"), (try? daemon.run()) != nil else { throw CocoaError(.fileNoSuchFile) }
+    let deadline = Date().addingTimeInterval(10)
+    while daemon.isRunning && NetworkFileSystem.name(containing: path) != "fuse" && Date() < deadline { usleep(20_000) }
+    guard daemon.isRunning, NetworkFileSystem.name(containing: path) == "fuse" else {
+      unmount()
       throw CocoaError(.fileNoSuchFile)
     }
   }
 
-  deinit {
-    _ = Self.run("fusermount", ["-u", path])
-    try? FileManager.default.removeItem(atPath: URL(fileURLWithPath: path).deletingLastPathComponent().path)
-  }
+  deinit { unmount() }
 
-  private static func run(_ tool: String, _ arguments: [String]) -> Int32 {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [tool] + arguments
-    process.standardOutput = FileHandle.nullDevice
-    process.standardError = FileHandle.nullDevice
-    guard (try? process.run()) != nil else { return -1 }
-    process.waitUntilExit()
-    return process.terminationStatus
+  private func unmount() {
+    if daemon.isRunning {
+      let fusermount = Process()
+      fusermount.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+      fusermount.arguments = ["fusermount", "-u", "-z", path]  // lazily, should a file there still be open
+      if (try? fusermount.run()) != nil { fusermount.waitUntilExit() }
+      let deadline = Date().addingTimeInterval(5)
+      while daemon.isRunning && Date() < deadline { usleep(20_000) }
+      if daemon.isRunning { kill(daemon.processIdentifier, SIGKILL) }
+    }
+    try? FileManager.default.removeItem(atPath: base)
   }
 }
