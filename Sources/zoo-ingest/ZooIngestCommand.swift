@@ -49,7 +49,7 @@ struct ZooIngestCommand: ParsableCommand {
         zoo-ingest --tokenizer gpt-neox-20b --out tokens-neox pile/*.jsonl.zst
         zoo-ingest --format megatron --tokenizer gpt-neox-20b --out tokens-neox \\
           data/pile_text_document
-        zoo-ingest --launcher slurm --partition cpu --time 1:00:00 --out tokens pile/*.jsonl.zst
+        zoo-ingest --launcher slurm --time 1:00:00 --out tokens pile/*.jsonl.zst
       """)
 
   /// What the inputs are.

@@ -22,7 +22,7 @@ struct ZooRunsCommand: ParsableCommand {
         zoo-runs query queries/mqar_accuracy_by_d_model.sql --csv
         zoo-runs export --csv registry-csv/
         zoo-runs add-losses scores/pythia-160m.h5 --name pythia-160m
-        zoo-runs merge zoo.db.tasks/*.db          # per-task registries of a Slurm array
+        zoo-runs merge zoo.db.tasks       # the registries of Slurm tasks
         zoo-runs serve --port 8765        # then open http://127.0.0.1:8765/
       """,
     subcommands: [

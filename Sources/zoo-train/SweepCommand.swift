@@ -25,7 +25,7 @@ struct SweepCommand: ParsableCommand {
       again in the task. --dry-run prints the sbatch scripts.
 
       Example: zoo-train sweep sweeps/fig2-cpu.json
-        zoo-train sweep sweeps/fig2-cpu.json --launcher slurm --partition cpu --time 2:00:00 --max-parallel 64
+        zoo-train sweep sweeps/fig2-cpu.json --launcher slurm --max-parallel 64
       """)
 
   @Argument(help: "Sweep file (JSON).") var file: String
