@@ -25,8 +25,9 @@ def make_mixer(name, d, length, heads, feature_dim):
     """One mixer as `zoo-bench mixers` builds it (BaseConv: the implicit long convolution), in float32."""
     if name not in NAMES:
         raise SystemExit(f"no PyTorch version of mixer {name}")
-    cfg = model_config(dict(d_model=d, num_heads=heads, feature_dim=feature_dim, l_max=length, kernel_size=[-1]))
-    return make_twin(name, cfg, layer=0).float()
+    cfg = model_config(dict(mixer=name, n_layers=1, d_model=d, num_heads=heads, feature_dim=feature_dim, l_max=length,
+                            kernel_size=[-1]))
+    return make_twin(cfg["mixers"][0], cfg, layer=0).float()
 
 
 def main():

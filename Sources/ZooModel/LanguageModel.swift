@@ -48,7 +48,8 @@ public final class LanguageModel {
     var blocks: [Block] = []
     for layer in 0..<config.layers {
       let prefix = "backbone.layers.\(layer)."
-      let mixer = MixerRegistry.make(config.mixerName(layer: layer), context: MixerContext(config: config, layer: layer, std: std, outputStd: outputStd))
+      let mixer = config.mixers[layer].makeMixer(
+        context: MixerContext(dModel: d, lMax: config.lMax, layer: layer, layers: config.layers))
       for p in mixer.parameters {
         var named = p
         named.name = prefix + "sequence_mixer." + p.name
@@ -98,7 +99,6 @@ public final class LanguageModel {
         for i in values.indices { p.tensor.value[i] = values[i] }
       }
     }
-    for block in blocks { (block.mixer as? HyenaMixer)?.initializePositions() }
   }
 
   /// Elements of recurrent state per sequence of `length` tokens, summed over the layers' mixers

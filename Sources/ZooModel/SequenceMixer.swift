@@ -37,7 +37,7 @@ public struct NamedParameter {
 }
 
 /// A sequence mixer: maps `[batch, length, d]` to `[batch, length, d]`, causally. One file per
-/// mixer; ``MixerRegistry`` builds them by name.
+/// mixer, and its ``MixerConfig`` builds it (``MixerCatalogue`` lists them).
 public protocol SequenceMixer: AnyObject {
   /// Trainable parameters with names relative to the mixer (`Wqkv.weight`, ...), in a fixed order.
   var parameters: [NamedParameter] { get }
@@ -48,44 +48,24 @@ public protocol SequenceMixer: AnyObject {
   func stateSize(length: Int) -> Int
 }
 
-/// What a mixer constructor gets.
+/// What a mixer constructor gets besides its own config: the model's shape and the block.
 public struct MixerContext {
-  public var config: ModelConfig
+  /// Model width.
+  public var dModel: Int
+  /// Longest sequence the model is made for (the convolution filters' length).
+  public var lMax: Int
   /// Index of the block the mixer sits in.
   public var layer: Int
   /// Zoology's init std for linear weights (0.02) and for output projections (0.02/√(2·layers)).
   public var std: Float
   public var outputStd: Float
 
-  /// A context for the mixer of block `layer`.
-  public init(config: ModelConfig, layer: Int, std: Float, outputStd: Float) {
-    self.config = config
+  /// A context for the mixer of block `layer` of a model of `layers` blocks.
+  public init(dModel: Int, lMax: Int, layer: Int, layers: Int) {
+    self.dModel = dModel
+    self.lMax = lMax
     self.layer = layer
-    self.std = std
-    self.outputStd = outputStd
-  }
-}
-
-/// Mixers by name.
-public enum MixerRegistry {
-  /// Known mixer names. A model's `mixer` may also list one per layer (`base_conv,based`).
-  public static var names: [String] {
-    ["attention", "base_conv", "based", "h3", "hyena", "mamba", "retnet", "rwkv", "sliding_window_attention"]
-  }
-
-  /// Builds the mixer `name` for one block.
-  public static func make(_ name: String, context: MixerContext) -> any SequenceMixer {
-    switch name {
-    case "attention": return AttentionMixer(context: context)
-    case "base_conv": return BaseConvMixer(context: context)
-    case "based": return BasedMixer(context: context)
-    case "h3": return H3Mixer(context: context)
-    case "hyena": return HyenaMixer(context: context)
-    case "mamba": return MambaMixer(context: context)
-    case "retnet": return RetNetMixer(context: context)
-    case "rwkv": return RWKVMixer(context: context)
-    case "sliding_window_attention": return AttentionMixer(context: context, window: context.config.windowSize)
-    default: preconditionFailure("unknown mixer \(name) (validate the config first)")
-    }
+    std = 0.02
+    outputStd = 0.02 / Float(2 * layers).squareRoot()
   }
 }

@@ -12,13 +12,19 @@ import Synchronization
 public enum Interrupt {
   private static let flag = Atomic<Bool>(false)
 
-  /// Installs the handlers for SIGINT and SIGTERM.
+  /// Installs the handlers for SIGINT and SIGTERM, and unblocks both: a signal mask is inherited
+  /// across exec, and a parent that blocked them (some test runners do) would leave them pending.
   public static func install() {
     let handler: @convention(c) (Int32) -> Void = { _ in
       if Interrupt.flag.exchange(true, ordering: .relaxed) { _exit(130) }
     }
     signal(SIGINT, handler)
     signal(SIGTERM, handler)
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
   }
 
   /// True once a signal arrived.

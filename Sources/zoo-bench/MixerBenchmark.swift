@@ -20,7 +20,7 @@ struct MixerBenchmark: ParsableCommand {
           --threads 2 --torch
       """)
 
-  @Option(help: "Mixers, comma-separated.") var mixers = MixerRegistry.names.joined(separator: ",")
+  @Option(help: "Mixers, comma-separated.") var mixers = MixerCatalogue.names.joined(separator: ",")
   @Option(name: .customLong("d-model")) var dModel = 128
   @Option(help: "Sequence lengths, comma-separated.") var lengths = "256,1024,4096"
   @Option(help: "Tokens per measured batch (batch = tokens / length, at least 1).") var tokens = 8192
@@ -43,12 +43,10 @@ struct MixerBenchmark: ParsableCommand {
     for name in names {
       for length in lengths.split(separator: ",").compactMap({ Int($0) }) {
         let batch = max(1, tokens / length)
-        let config = ModelConfig(
-          mixer: name, dModel: dModel, layers: 2, vocabSize: 2, maxPositions: length, heads: 1, lMax: length,
-          windowSize: 64)
-        try config.validate()
-        // Layer 1: BaseConv's implicit long convolution ([3, -1]).
-        let mixer = MixerRegistry.make(name, context: MixerContext(config: config, layer: 1, std: 0.02, outputStd: 0.02))
+        // Layer 1's defaults: BaseConv's implicit long convolution.
+        let options = try MixerCatalogue.config(named: name).init(layer: 1)
+        try ModelConfig(mixers: [options, options], dModel: dModel, vocabSize: 2, maxPositions: length).validate()
+        let mixer = options.makeMixer(context: MixerContext(dModel: dModel, lMax: length, layer: 1, layers: 2))
         var rng = SplitMix64(seed: 1)
         for p in mixer.parameters { for i in 0..<p.tensor.count { p.tensor.value[i] = Float(rng.nextGaussian()) * 0.02 } }
         let x = Tensor(zeros: [batch, length, dModel], requiresGrad: true)

@@ -36,7 +36,10 @@ struct TrainBenchmark: ParsableCommand {
     Compute.keepFreedMemory()
     Compute.setThreads(threads)
     let model = try LanguageModel(
-      config: ModelConfig(mixer: mixer, dModel: dModel, layers: layers, vocabSize: vocab, maxPositions: seqLen), seed: 123)
+      config: ModelConfig(
+        mixers: try MixerCatalogue.layers(names: [mixer], count: layers, options: [:]), dModel: dModel, vocabSize: vocab,
+        maxPositions: seqLen),
+      seed: 123)
     let parameters = model.parameters.map(\.tensor)
     let optimizer = AdamW(sizes: parameters.map(\.count), learningRate: 1e-3, weightDecay: 0.1)
     var rng = SplitMix64(seed: 123)

@@ -9,7 +9,7 @@ struct ExportCommand: ParsableCommand {
     abstract: "Write a run's weights (safetensors, Zoology's state_dict names) and model config for PyTorch.",
     discussion: """
       DIR/model.safetensors holds every parameter as float32 (the head is tied to the token \
-      embedding and not stored twice); DIR/config.json (format zoo.export.v1) the model config, \
+      embedding and not stored twice); DIR/config.json (format zoo.export.v2) the model config, \
       the mixer of each layer, the run name, the step and the token stores' tokenizer. The \
       weights are the run's checkpoint: the final one of a finished run, the last one of a \
       killed run. Load it in Python with zoo.models.load_export(DIR), or score it with \

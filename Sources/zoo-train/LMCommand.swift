@@ -23,7 +23,7 @@ struct LMCommand: ParsableCommand {
           --d-model 128 --layers 2 --seq-len 256 --batch 16 --steps 300 \\
           --lr 1e-3 --name attn-d128
         zoo-train lm --resume attn-d128
-      """)
+      """ + "\n\n" + MixerOptions.discussion)
 
   @Option(parsing: .upToNextOption, help: "Token stores (.h5 from zoo-ingest); the last one holds the eval range.")
   var data: [String] = []
@@ -32,7 +32,6 @@ struct LMCommand: ParsableCommand {
   @Option(help: "Number of blocks.") var layers = 2
   @Option(name: .customLong("seq-len"), help: "Tokens per training window (and eval window).") var seqLen = 256
   @Option(name: .customLong("embed-dropout"), help: "Dropout on the first block's input.") var embedDropout: Float = 0
-  @Option(name: .customLong("attn-dropout"), help: "Dropout on attention probabilities.") var attnDropout: Float = 0
   @Option(help: "Windows per step.") var batch = 16
   @Option(help: "Optimizer steps.") var steps = 300
   @Option(help: "Peak learning rate.") var lr = 1e-3
@@ -72,7 +71,7 @@ struct LMCommand: ParsableCommand {
         guard let record = try registry.run(named: runName) else { throw TrackerError.unknownRun(runName) }
         let checkpoint = directory + "/checkpoint.bin"
         if FileManager.default.fileExists(atPath: checkpoint) {
-          config = try Checkpoint.load(path: checkpoint).config
+          config = try Checkpoint.load(path: checkpoint, as: LMTrainingConfig.self).config
         } else {
           // Killed before its first checkpoint: start again from step 0 with the recorded config
           // (initialization and data order depend only on the seed, so the bits are the same).
@@ -83,12 +82,11 @@ struct LMCommand: ParsableCommand {
         }
       } else {
         // Flags first, then the stores: the embedding has as many rows as their tokenizer has ids.
-        try ModelConfig.validateMixers(architecture.mixer)
+        let mixers = try architecture.layers(layers)
         config = LMTrainingConfig(
-          model: architecture.modelConfig(
-            dModel: dModel, layers: layers, vocabSize: try TokenCorpus.vocabulary(of: data).vocabularySize,
-            maxPositions: seqLen, hiddenMult: 4, lMax: seqLen,
-            embedDropout: embedDropout, attnDropout: attnDropout),
+          model: ModelConfig(
+            mixers: mixers, dModel: dModel, vocabSize: try TokenCorpus.vocabulary(of: data).vocabularySize,
+            maxPositions: seqLen, hiddenMult: 4, lMax: seqLen, embedDropout: embedDropout),
           data: data, seqLen: seqLen, batch: batch, steps: steps, learningRate: lr, weightDecay: weightDecay,
           warmupSteps: warmup, evalTokens: evalTokens, seed: seed, checkpointEvery: checkpointEvery, logEvery: logEvery)
         try config.validate()
@@ -97,7 +95,10 @@ struct LMCommand: ParsableCommand {
       var trainer = LMTrainer(config: config, name: runName, runDirectory: directory, tracker: registry)
       trainer.resume = resume != nil
       if plain { trainer.progressOnTerminal = false }
-      let result = try trainer.run()
+      let result: LMTrainingResult
+      do { result = try trainer.run() } catch TrainError.interrupted(let step) {
+        throw failure(TrainError.interrupted(step: step), resume: "zoo-train lm --resume \(runName)")
+      }
       var table = TextTable(header: ["run", "steps", "train loss", "eval loss", "eval ppl", "unigram eval loss", "tok/s"])
       table.append([
         runName, String(result.steps), String(format: "%.4f", result.lastTrainLoss), String(format: "%.4f", result.evalLoss),
@@ -107,7 +108,7 @@ struct LMCommand: ParsableCommand {
       print(table.render(), terminator: "")
       print("losses: \(result.lossesPath)\ncheckpoint: \(result.checkpointPath)")
     } catch {
-      throw failure(error)
+      throw error as? ExitCode ?? failure(error)
     }
   }
 }

@@ -20,7 +20,9 @@ struct MQARCommand: ParsableCommand {
       Example (Zoology's basic configuration):
         zoo-train mqar --mixer attention --d-model 64 --seq-len 64 --kv-pairs 4 \\
           --vocab 256 --lr 1e-3 --epochs 16
-      """)
+
+      Attention dropout defaults to Zoology's 0.1 here (--attn-dropout).
+      """ + "\n\n" + MixerOptions.discussion)
 
   @OptionGroup(title: "Mixer") var architecture: MixerOptions
   @Option(name: .customLong("d-model"), help: "Model width.") var dModel = 64
@@ -33,8 +35,6 @@ struct MQARCommand: ParsableCommand {
   var positions = true
   @Option(name: .customLong("embed-dropout"), help: "Dropout on the first block's input (Zoology: 0.1).")
   var embedDropout: Float = MQARTrainingConfig.zoologyDropout
-  @Option(name: .customLong("attn-dropout"), help: "Dropout on attention probabilities (Zoology: 0.1).")
-  var attnDropout: Float = MQARTrainingConfig.zoologyDropout
   @Option(name: .customLong("seq-len")) var seqLen = 64
   @Option(name: .customLong("kv-pairs")) var kvPairs = 4
   @Option var vocab = 8192
@@ -60,10 +60,13 @@ struct MQARCommand: ParsableCommand {
       valueName: "json"))
   var config: String?
   @Option(help: "Run name (default: mqar-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>).") var name: String?
-  @Flag(name: .customLong("replace-unfinished"), help: "Delete an earlier killed or failed run of the same name first.")
-  var replaceUnfinished = false
-  @Flag(name: .customLong("skip-finished"), help: "Exit at once (status 0) when the registry has this run finished.")
-  var skipFinished = false
+  @Option(help: "Continue the killed or interrupted run NAME from its last checkpoint, or from step 0 when it has none (other flags are ignored).")
+  var resume: String?
+  @Flag(
+    name: .customLong("resume-unfinished"),
+    help: "When a run of this name exists and did not finish, continue it (its config must be this one); when it finished, do nothing.")
+  var resumeUnfinished = false
+  @Option(name: .customLong("runs-dir"), help: "Directory for run files (<runs-dir>/<name>/checkpoint.bin).") var runsDir = "runs"
   @Option(help: "Registry file (default: $ZOO_DB or ./zoo.db).") var db: String?
   @Flag(help: "Plain log lines instead of a redrawn progress bar.") var plain = false
 
@@ -73,25 +76,40 @@ struct MQARCommand: ParsableCommand {
     Interrupt.install()
     Compute.setThreads(threads)
     do {
-      let config = try self.config.map(Self.decode) ?? flagConfig()
-      try config.validate()
-      let runName = name ?? MQARSweep.Point(
-        mixer: .init(config.model.mixer), dModel: config.model.dModel, learningRate: config.learningRate,
-        task: .init(seqLen: config.data.seqLen, numKVPairs: config.data.numKVPairs)).runName(sweep: "mqar")
       let registry = try Registry(path: Registry.resolvePath(db))
-      if let existing = try registry.run(named: runName) {
-        if skipFinished && existing.status == .finished {
-          print("\(runName): finished already; skipped")
-          return
+      var resuming = resume != nil
+      let config: MQARTrainingConfig
+      let runName: String
+      if let resume {
+        runName = resume
+        config = try recordedConfig(of: runName, registry: registry)
+      } else {
+        config = try self.config.map(Self.decode) ?? flagConfig()
+        try config.validate()
+        runName = name ?? MQARSweep.Point(
+          mixer: .init(config.model.mixerLabel), dModel: config.model.dModel, learningRate: config.learningRate,
+          task: .init(seqLen: config.data.seqLen, numKVPairs: config.data.numKVPairs)).runName(sweep: "mqar")
+        if let existing = try registry.run(named: runName) {
+          guard resumeUnfinished, existing.status != .running else { throw TrackerError.duplicateRun(runName) }
+          guard try recordedConfig(of: runName, registry: registry) == config else {
+            throw TrainError.invalid("run '\(runName)' exists with another configuration; pick another --name")
+          }
+          if existing.status == .finished {
+            print("\(runName): already finished")
+            return
+          }
+          resuming = true
         }
-        guard replaceUnfinished, existing.status != .finished, existing.status != .running else {
-          throw TrackerError.duplicateRun(runName)
-        }
-        try registry.deleteRun(named: runName)
       }
-      var trainer = MQARTrainer(config: config, name: runName, tracker: registry)
+      var trainer = MQARTrainer(
+        config: config, name: runName, runDirectory: URL(fileURLWithPath: runsDir).appendingPathComponent(runName).path,
+        tracker: registry)
+      trainer.resume = resuming
       if plain { trainer.progressOnTerminal = false }
-      let result = try trainer.run()
+      let result: MQARResult
+      do { result = try trainer.run() } catch TrainError.interrupted(let step) {
+        throw failure(TrainError.interrupted(step: step), resume: "zoo-train mqar --resume \(runName)")
+      }
       var table = TextTable(header: ["run", "epochs", "accuracy", "best", "test loss", "s/epoch", "tok/s"])
       table.append([
         runName, String(result.epochs), String(format: "%.4f", result.accuracy), String(format: "%.4f", result.bestAccuracy),
@@ -105,8 +123,21 @@ struct MQARCommand: ParsableCommand {
         }
       }
     } catch {
-      throw failure(error)
+      throw error as? ExitCode ?? failure(error)
     }
+  }
+
+  /// The configuration of run `name`: its checkpoint's, or the registry's when it has none yet.
+  func recordedConfig(of name: String, registry: Registry) throws -> MQARTrainingConfig {
+    guard let record = try registry.run(named: name) else { throw TrackerError.unknownRun(name) }
+    let checkpoint = URL(fileURLWithPath: runsDir).appendingPathComponent(name).appendingPathComponent("checkpoint.bin").path
+    if FileManager.default.fileExists(atPath: checkpoint) {
+      return try Checkpoint.load(path: checkpoint, as: MQARTrainingConfig.self).config
+    }
+    guard record.kind == RunKind.mqar.rawValue,
+      let recorded = try? JSONDecoder().decode(MQARTrainingConfig.self, from: Data(record.config.utf8))
+    else { throw TrainError.invalid("run '\(name)' is not an MQAR run with a readable config") }
+    return recorded
   }
 
   /// A configuration given as JSON with --config.
@@ -129,9 +160,10 @@ struct MQARCommand: ParsableCommand {
     }
     let longest = tasks.map(\.seqLen).max()!
     return MQARTrainingConfig(
-      model: architecture.modelConfig(
-        dModel: dModel, layers: layers, vocabSize: vocab, maxPositions: positions ? longest : 0, hiddenMult: hiddenMult,
-        lMax: longest, embedDropout: embedDropout, attnDropout: attnDropout),
+      model: ModelConfig(
+        mixers: try architecture.layers(layers, defaults: MQARTrainingConfig.zoologyMixerDefaults), dModel: dModel,
+        vocabSize: vocab, maxPositions: positions ? longest : 0, hiddenMult: hiddenMult, lMax: longest,
+        embedDropout: embedDropout),
       data: task, testTasks: tasks, trainExamples: trainExamples, testExamples: testExamples, batch: batch,
       epochs: epochs, learningRate: lr, weightDecay: weightDecay, targetAccuracy: targetAccuracy, seed: seed,
       dataSeed: dataSeed)

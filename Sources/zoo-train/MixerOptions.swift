@@ -1,45 +1,120 @@
 import ArgumentParser
+import Foundation
 import ZooModel
+import ZooSupport
 
-/// The sequence mixer and its settings, shared by `zoo-train lm` and `zoo-train mqar`.
+/// The sequence mixer and its options, shared by `zoo-train lm` and `zoo-train mqar`. The option
+/// flags are not declared here: each mixer option in ``MixerCatalogue`` is a flag (`feature_dim`
+/// is `--feature-dim`), collected from the arguments no other option took.
 struct MixerOptions: ParsableArguments {
-  @Option(
-    help: """
-      Sequence mixer: \(MixerRegistry.names.joined(separator: ", ")); or one per layer, comma-separated, \
-      cycling (Zoology's Hybrid, e.g. base_conv,based).
-      """)
+  @Option(help: "Sequence mixer, or one per layer, comma-separated, cycling (Zoology's Hybrid, e.g. base_conv,based); see the mixer options below.")
   var mixer = "attention"
-  @Option(help: "Heads (attention, sliding_window_attention, based, retnet: one decay rate per head).") var heads = 1
-  @Option(
-    name: .customLong("kernel-size"),
-    help: "Convolution kernel size per layer, comma-separated, cycling; -1 = implicit long convolution (base_conv).")
-  var kernelSize = "3,-1"
-  @Option(help: "sliding_window_attention: positions each token sees, itself included.") var window = 64
-  @Option(name: .customLong("feature-dim"), help: "based: query/key dimension fed to the Taylor feature map.")
-  var featureDim = 16
-  @Option(name: .customLong("d-state"), help: "h3 and mamba: SSM state size N (h3: shift taps and N/2 complex modes).")
-  var dState = 16
-  @Option(name: .customLong("head-dim"), help: "h3: channels per head of the key-value outer product.")
-  var headDim = 1
+  @Argument(parsing: .allUnrecognized, help: ArgumentHelp(visibility: .hidden)) var mixerFlags: [String] = []
+
+  /// The mixers and their options, for a command's discussion: one paragraph per mixer, wrapped
+  /// here (ArgumentParser re-wraps lines longer than 80 columns raggedly).
+  static var discussion: String {
+    var lines = [
+      "Mixers and their options (an option applies to every layer whose mixer has it; a comma-separated value gives one per layer, cycling):"
+    ]
+    for type in MixerCatalogue.configs {
+      lines += wrap("\(type.name): \(type.summary)" + (type.optionHelp.isEmpty ? "; no options." : "."), indent: "  ")
+      let (even, odd) = (type.init(layer: 0).options, type.init(layer: 1).options)
+      for name in MixerCatalogue.optionNames(of: type) {
+        let value = even[name]!.text + (odd[name] == even[name] ? "" : " on even layers, \(odd[name]!.text) on odd")
+        lines += wrap("\(flag(name)): \(type.optionHelp[name] ?? "") (default \(value))", indent: "      ")
+      }
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  /// `text` in lines of at most 79 columns, each starting with `indent`, continuations two further in.
+  static func wrap(_ text: String, indent: String) -> [String] {
+    var lines: [String] = []
+    var line = indent
+    for word in text.split(separator: " ") {
+      if line.count + word.count + 1 > 79, line.trimmingCharacters(in: .whitespaces).count > 0 {
+        lines.append(line)
+        line = indent + "  "
+      }
+      line += (line.allSatisfy { $0 == " " } ? "" : " ") + word
+    }
+    lines.append(line)
+    return lines
+  }
+
+  /// The flag of a mixer option.
+  static func flag(_ option: String) -> String { "--" + option.replacingOccurrences(of: "_", with: "-") }
+
+  /// The mixer names given with --mixer.
+  var names: [String] {
+    mixer.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+  }
 
   func validate() throws {
-    if kernelSizes == nil { throw ValidationError("--kernel-size wants integers like 3,-1, got '\(kernelSize)'") }
+    _ = try options()
   }
 
-  /// The parsed kernel sizes, nil if malformed.
-  var kernelSizes: [Int]? {
-    let parts = kernelSize.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
-    return parts.isEmpty || parts.contains(nil) ? nil : parts.compactMap { $0 }
+  /// The mixer options given as flags, by option name, checked against the chosen mixers.
+  func options() throws -> [String: JSONValue] {
+    if names.contains("") { throw ValidationError("--mixer '\(mixer)' has an empty entry") }
+    guard let types = try? names.map(MixerCatalogue.config(named:)) else {
+      let unknown = names.first { !MixerCatalogue.names.contains($0) }!
+      throw ValidationError("unknown mixer '\(unknown)' (known: \(MixerCatalogue.names.joined(separator: ", ")))")
+    }
+    let defaults = types.map { $0.init(layer: 0).options }
+    var out: [String: JSONValue] = [:]
+    var rest = mixerFlags[...]
+    while let token = rest.popFirst() {
+      guard token.hasPrefix("--"), token.count > 2 else { throw ValidationError("unexpected argument '\(token)'") }
+      var name = String(token.dropFirst(2))
+      var text: String
+      if let equals = name.firstIndex(of: "=") {
+        text = String(name[name.index(after: equals)...])
+        name = String(name[..<equals])
+      } else {
+        guard let next = rest.popFirst() else { throw ValidationError("\(token) needs a value") }
+        text = next
+      }
+      let key = name.replacingOccurrences(of: "-", with: "_")
+      guard let example = defaults.lazy.compactMap({ $0[key] }).first else {
+        let offered = Set(types.flatMap(MixerCatalogue.optionNames(of:))).sorted().map(Self.flag)
+        throw ValidationError(
+          "unknown option '\(token)' for \(Set(names).sorted().joined(separator: ", "))"
+            + (offered.isEmpty ? " (its mixers take no options)" : " (mixer options: \(offered.joined(separator: ", ")))"))
+      }
+      let values = try text.split(separator: ",", omittingEmptySubsequences: false).map { part in
+        guard let value = Self.parse(String(part).trimmingCharacters(in: .whitespaces), like: example) else {
+          throw ValidationError("\(token) wants \(Self.kind(of: example)), got '\(text)'")
+        }
+        return value
+      }
+      out[key] = values.count == 1 ? values[0] : .array(values)
+    }
+    return out
   }
 
-  /// A model configuration with these mixer settings.
-  func modelConfig(
-    dModel: Int, layers: Int, vocabSize: Int, maxPositions: Int, hiddenMult: Int, lMax: Int, embedDropout: Float,
-    attnDropout: Float
-  ) -> ModelConfig {
-    ModelConfig(
-      mixer: mixer, dModel: dModel, layers: layers, vocabSize: vocabSize, maxPositions: maxPositions, heads: heads,
-      hiddenMult: hiddenMult, kernelSizes: kernelSizes ?? [3, -1], lMax: lMax, windowSize: window, featureDim: featureDim,
-      embedDropout: embedDropout, attnDropout: attnDropout, dState: dState, headDim: headDim)
+  /// One config per layer for a model of `layers` blocks; `defaults` are the command's own
+  /// defaults for options its mixers may have (MQAR's attention dropout).
+  func layers(_ layers: Int, defaults: [String: JSONValue] = [:]) throws -> [any MixerConfig] {
+    try MixerCatalogue.layers(names: names, count: layers, options: try options(), defaults: defaults)
+  }
+
+  private static func parse(_ text: String, like example: JSONValue) -> JSONValue? {
+    switch example {
+    // A float option whose default is whole (0) reads back as an integer, so numbers take either form.
+    case .int, .double: Int(text).map(JSONValue.int) ?? Double(text).map(JSONValue.double)
+    case .bool: Bool(text).map(JSONValue.bool)
+    case .string: .string(text)
+    default: nil
+    }
+  }
+
+  private static func kind(of example: JSONValue) -> String {
+    switch example {
+    case .int, .double: "a number"
+    case .bool: "true or false"
+    default: "a value"
+    }
   }
 }

@@ -7,7 +7,8 @@ import ZooTrain
 extension SweepCommand {
   /// `--launcher slurm`: what earlier tasks wrote is merged first, so that points finished there
   /// are skipped; the rest become one job array (each task a `zoo-train mqar` with its own
-  /// registry file that skips its point when that file has it finished), then `zoo-runs merge`.
+  /// registry file, which resumes its point's unfinished run there and does nothing for a
+  /// finished one), then `zoo-runs merge`.
   func submit(_ sweep: MQARSweep, registry: Registry) throws {
     let tasks = TaskRegistries(registryPath: registry.path)
     if !dryRun {
@@ -24,11 +25,11 @@ extension SweepCommand {
     let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
     let zooRuns = URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("zoo-runs").path
     let logs = URL(fileURLWithPath: registry.path).standardizedFileURL.deletingLastPathComponent().appendingPathComponent("sweep-logs").path
-    let jobs = sweep.launchOrder(pending).map { point in
-      let run = sweep.run(point)
+    let jobs = try sweep.launchOrder(pending).map { point in
+      let run = try sweep.run(point)
       return ProcessPool.Job(
         name: run.name, executable: executable,
-        arguments: Self.childArguments(run, db: tasks.path(forTask: run.name), threads: slurm.cpusPerTask) + ["--skip-finished"],
+        arguments: Self.childArguments(run, db: tasks.path(forTask: run.name), threads: slurm.cpusPerTask),
         logPath: logs + "/" + run.name + ".log")
     }
     let array = SlurmArray(

@@ -13,16 +13,16 @@ struct SweepCommand: ParsableCommand {
       <sweep>-<mixer>-d<d>-lr<lr>-L<L>-kv<kv>, --jobs at a time with one thread each (small MQAR \
       models keep two single-threaded runs busier than one two-threaded run; see README), the \
       largest (examples × length × epochs × d_model) first so the jobs finish close together. \
-      Interrupted: finished points stay; run the same command again to go on (killed points are \
-      redone). Then: zoo-runs query queries/mqar_accuracy_by_d_model.sql, zoo-analyze mqar.
+      Interrupted: finished points stay; run the same command again to go on (killed points \
+      resume from their last checkpoint). Then: zoo-runs query queries/mqar_accuracy_by_d_model.sql, zoo-analyze mqar.
 
       --launcher slurm submits the points still to run as one Slurm job array instead (a point a \
       task, --max-parallel at a time, --cpus-per-task threads each), each task writing its own \
       registry file (<db>.tasks/<run>.db, journal mode DELETE), and a job after it \
       (--dependency=afterany) that merges those into --db; with --wait it waits and merges here. \
-      A task that fails, is cancelled or preempted (SIGTERM: its run is marked killed) is redone \
-      when the same command is submitted again; points finished are skipped at submission and \
-      again in the task. --dry-run prints the sbatch scripts.
+      A task that fails, is cancelled or preempted (SIGTERM: checkpoint, status killed) resumes \
+      from its checkpoint when the same command is submitted again; points finished are skipped \
+      at submission and again in the task. --dry-run prints the sbatch scripts.
 
       Example: zoo-train sweep sweeps/fig2-cpu.json
         zoo-train sweep sweeps/fig2-cpu.json --launcher slurm --max-parallel 64
@@ -38,9 +38,10 @@ struct SweepCommand: ParsableCommand {
   @OptionGroup(title: "Slurm (with --launcher slurm)") var slurm: SlurmOptions
 
   /// The `zoo-train` arguments that train `run` in a child process: its configuration as JSON,
-  /// `threads` threads, plain log lines, the registry `db`.
+  /// continuing the run where an earlier attempt left it unfinished (and doing nothing for a
+  /// finished one), `threads` threads, plain log lines, the registry `db`.
   static func childArguments(_ run: SweepRun, db: String, threads: Int = 1) -> [String] {
-    ["mqar", "--config", run.config.json, "--name", run.name, "--replace-unfinished", "--threads", String(threads), "--db", db, "--plain"]
+    ["mqar", "--config", run.config.json, "--name", run.name, "--resume-unfinished", "--threads", String(threads), "--db", db, "--plain"]
   }
 
   func run() throws {
@@ -61,8 +62,8 @@ struct SweepCommand: ParsableCommand {
       let progress = Progress(title: sweep.name, total: Double(pending.count), logInterval: 0)
       let logs = URL(fileURLWithPath: dbPath).deletingLastPathComponent().appendingPathComponent("sweep-logs")
       AtomicFile.removeStaleTemporaries(in: logs.path, reportAs: "zoo-train")
-      let children = order.map { point in
-        let run = sweep.run(point)
+      let children = try order.map { point in
+        let run = try sweep.run(point)
         return ProcessPool.Job(
           name: run.name, executable: executable, arguments: Self.childArguments(run, db: dbPath),
           logPath: logs.appendingPathComponent("\(run.name).log").path)

@@ -18,9 +18,17 @@ struct ZooTrainCommand: ParsableCommand {
     subcommands: [LMCommand.self, MQARCommand.self, SweepCommand.self, ExportCommand.self])
 }
 
-/// Prints `error` as one line and exits 1 (130 for an interruption).
-func failure(_ error: any Error) -> ExitCode {
-  writeStandardError("zoo-train: \(error)\n")
-  if case .interrupted? = error as? TrainError { return ExitCode(130) }
+/// Prints `error` as one line and exits 1 (130 for an interruption), saying how to go on where
+/// there is a way: `resume` is the command that continues the run.
+func failure(_ error: any Error, resume: String? = nil) -> ExitCode {
+  switch error as? TrainError {
+  case .interrupted?:
+    writeStandardError("zoo-train: \(error)" + (resume.map { " with: \($0)" } ?? "") + "\n")
+    return ExitCode(130)
+  case .nonFinite?:
+    writeStandardError("zoo-train: \(error) (--lr)\n")
+  default:
+    writeStandardError("zoo-train: \(error)\n")
+  }
   return ExitCode(1)
 }

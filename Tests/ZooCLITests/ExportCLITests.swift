@@ -72,7 +72,7 @@ import ZooRegistry
 
     let config = try #require(
       try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: scratch.path + "/out/tiny/config.json"))) as? [String: Any])
-    #expect(config["format"] as? String == "zoo.export.v1")
+    #expect(config["format"] as? String == "zoo.export.v2")
     #expect(config["run"] as? String == "tiny" && config["step"] as? Int == 3 && config["tokenizer"] as? String == "gpt2")
     #expect(config["mixers"] as? [String] == ["base_conv", "attention"])
     let model = try #require(config["model"] as? [String: Any])

@@ -4,7 +4,7 @@ import ZooRegistry
 import ZooSupport
 
 /// Sweeps and ingest through a real Slurm (a one-node cluster this suite starts on 127.0.0.1):
-/// a task cancelled mid-run is redone by submitting the same command again, and the merged
+/// a task cancelled mid-run resumes when the same command is submitted again, and the merged
 /// registry ends with the rows of an uninterrupted local run, each run and store once.
 @Suite(.serialized, .enabled(if: SlurmCluster.available, "apt-get cannot install slurm-wlm and munge here; skipping the Slurm tests"))
 struct SlurmCLITests {
@@ -36,7 +36,8 @@ struct SlurmCLITests {
     let scratch = try Scratch()
     let file = scratch.path + "/slurm.json"
     try Self.sweep.write(toFile: file, atomically: true, encoding: .utf8)
-    let local = try Tool.run("zoo-train", ["sweep", file, "--jobs", "2", "--db", scratch.path + "/local.db"], in: scratch.path)
+    try FileManager.default.createDirectory(atPath: scratch.path + "/local", withIntermediateDirectories: true)
+    let local = try Tool.run("zoo-train", ["sweep", file, "--jobs", "2", "--db", scratch.path + "/local/zoo.db"], in: scratch.path + "/local")
     try #require(local.status == 0, "\(local.stderr)")
 
     let cluster = try SlurmCluster()
@@ -79,7 +80,7 @@ struct SlurmCLITests {
     let again = try Tool.run("zoo-train", submit + ["--wait"], in: scratch.path, environment: cluster.environment)
     #expect(again.status == 0, "\(again.stdout)\n\(again.stderr)")
     #expect(again.stdout.contains("4 points, 3 finished, 1 to run"), "\(again.stdout)")
-    #expect(try rows(db) == rows(scratch.path + "/local.db"))
+    #expect(try rows(db) == rows(scratch.path + "/local/zoo.db"))
     let runs = try Registry(path: db).runs()
     #expect(runs.count == 4 && Set(runs.map(\.name)).count == 4 && runs.allSatisfy { $0.status == .finished })
     let repeated = try Tool.run("zoo-train", submit + ["--wait"], in: scratch.path, environment: cluster.environment)

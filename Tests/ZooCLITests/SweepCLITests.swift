@@ -25,11 +25,6 @@ import ZooSupport
     }
     let again = try Tool.run("zoo-train", ["sweep", file, "--db", db], in: scratch.path)
     #expect(again.status == 0 && again.stdout.contains("2 finished, 0 to run"), "\(again.stdout)")
-    // What a Slurm task runs for a point its registry has finished already: nothing.
-    let config = try #require(try registry.run(named: "tiny-based-d16-lr3e-3-L32-kv2")?.config)
-    let skipped = try Tool.run(
-      "zoo-train", ["mqar", "--config", config, "--name", "tiny-based-d16-lr3e-3-L32-kv2", "--skip-finished", "--db", db], in: scratch.path)
-    #expect(skipped.status == 0 && skipped.stdout.contains("finished already; skipped"), "\(skipped.stdout)\(skipped.stderr)")
 
     let export = try Tool.run("zoo-analyze", ["mqar", "--out", "analysis", "--db", db], in: scratch.path)
     #expect(export.status == 0, "\(export.stderr)")
@@ -75,7 +70,7 @@ import ZooSupport
     for line in [
       "#SBATCH --array=0-1%1", "#SBATCH --partition=cpu", "#SBATCH --time=0:10:00", "#SBATCH --mem=2G", "#SBATCH --cpus-per-task=2",
       "#SBATCH --account=lab", "export ZOO_DB_JOURNAL='delete'", "'--db' '\(directory)/zoo.db.tasks/tiny-based-d16-lr3e-3-L32-kv2.db'",
-      "'--threads' '2'", "'--skip-finished'", "#SBATCH --dependency=afterany:<array id>",
+      "'--threads' '2'", "'--resume-unfinished'", "#SBATCH --dependency=afterany:<array id>",
       "'merge' '--db' '\(directory)/zoo.db' '\(directory)/zoo.db.tasks'",
     ] {
       #expect(out.stdout.contains(line), "\(line)\n\(out.stdout)")

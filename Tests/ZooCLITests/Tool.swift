@@ -57,10 +57,11 @@ enum Tool {
       stderr: String(decoding: errData.value ?? Data(), as: UTF8.self))
   }
 
-  /// Starts `name` like ``run(_:_:in:environment:)`` (output discarded) and sends it SIGKILL after
-  /// `seconds`; returns true when the kill found it still running.
+  /// Starts `name` like ``run(_:_:in:environment:)`` (output discarded) and sends it `signal`
+  /// (SIGKILL) after `seconds`; returns true when the signal found it still running and ended it.
   static func runKilled(
-    _ name: String, _ arguments: [String], in directory: String, environment: [String: String] = [:], after seconds: Double
+    _ name: String, _ arguments: [String], in directory: String, environment: [String: String] = [:], after seconds: Double,
+    signal: Int32 = SIGKILL
   ) throws -> Bool {
     let process = Process()
     process.executableURL = productsDirectory.appendingPathComponent(name)
@@ -75,9 +76,10 @@ enum Tool {
     try process.run()
     let deadline = Date().addingTimeInterval(seconds)
     while process.isRunning && Date() < deadline { usleep(2_000) }
-    let killed = process.isRunning && kill(process.processIdentifier, SIGKILL) == 0
+    let killed = process.isRunning && kill(process.processIdentifier, signal) == 0
     process.waitUntilExit()
-    return killed && process.terminationReason == .uncaughtSignal
+    // SIGTERM is handled (checkpoint, exit 130); SIGKILL cannot be.
+    return killed && (signal == SIGKILL ? process.terminationReason == .uncaughtSignal : process.terminationStatus == 130)
   }
 
   /// Runs `name` and returns its output with the wall-clock seconds it took.

@@ -5,13 +5,11 @@ import ZooTensor
 
 @testable import ZooModel
 
-/// A mixer of `name` at a small size, with its parameters randomized (not the zero biases of
-/// initialization, so every path carries gradient).
+/// A mixer of `name` at a small size (its config's `tiny`), with its parameters randomized (not the
+/// zero biases of initialization, so every path carries gradient).
 func smallMixer(_ name: String, layer: Int = 1) -> any SequenceMixer {
-  let config = ModelConfig(
-    mixer: name, dModel: 8, layers: 2, vocabSize: 11, maxPositions: 12, heads: 2, kernelSizes: [3, -1], lMax: 12,
-    windowSize: 4, featureDim: 4, headDim: 2)
-  let mixer = MixerRegistry.make(name, context: MixerContext(config: config, layer: layer, std: 0.3, outputStd: 0.3))
+  let config = try! MixerCatalogue.config(named: name).tiny(layer: layer)
+  let mixer = config.makeMixer(context: MixerContext(dModel: 8, lMax: 12, layer: layer, layers: 2))
   var rng = SplitMix64(seed: UInt64(layer * 31 + name.count))
   for p in mixer.parameters { for i in 0..<p.tensor.count { p.tensor.value[i] = Float(rng.nextGaussian()) * 0.3 } }
   return mixer
@@ -24,11 +22,11 @@ func randomInput(batch: Int, length: Int, seed: UInt64) -> Tensor {
   return x
 }
 
-/// Every mixer (and BaseConv with both kernel kinds) under one contract.
-let contractCases: [(String, Int)] = [
-  ("attention", 0), ("sliding_window_attention", 0), ("base_conv", 0), ("base_conv", 1), ("based", 0), ("h3", 0), ("hyena", 0),
-  ("retnet", 0), ("rwkv", 0), ("mamba", 0),
-]
+/// Every mixer in the catalogue under one contract, at layer 0 and also at layer 1 where its
+/// small config differs there (BaseConv's long convolution).
+let contractCases: [(String, Int)] = MixerCatalogue.configs.flatMap { type in
+  [(type.name, 0)] + (type.tiny(layer: 1).options == type.tiny(layer: 0).options ? [] : [(type.name, 1)])
+}
 
 @Suite struct MixerContractTests {
   @Test(arguments: contractCases)
@@ -95,8 +93,8 @@ let contractCases: [(String, Int)] = [
     #expect(results[0].1 == results[1].1)
   }
 
-  /// The state sizes (docs/MODELS.md, "State sizes") for `smallMixer`'s config (d 8, 2 heads, window 4,
-  /// feature_dim 4, kernels [3, −1], d_state 16, H3 head_dim 2) at length 12.
+  /// The state sizes (docs/MODELS.md, "State sizes") of the mixers' tiny configs (d 8, 2 heads, window 4,
+  /// feature_dim 4, kernels [3, −1], d_state 16, H3 head_dim 2) at length 12. A mixer missing here fails.
   static let expectedStateSizes: [String: Int] = [
     "attention/0": 2 * 8 * 12, "sliding_window_attention/0": 2 * 8 * 4, "base_conv/0": 8 * 3, "base_conv/1": 8 * 12,
     "based/0": 2 * 4 * 15 + 2 * 15, "h3/0": 8 * 16, "hyena/0": 8 * 12,
@@ -109,15 +107,65 @@ let contractCases: [(String, Int)] = [
     #expect(smallMixer(name, layer: layer).stateSize(length: 12) == expected)
   }
 
-  /// A per-layer list (Zoology's `Hybrid`) builds each layer's own mixer; the model's state is their sum.
+  /// A per-layer list (Zoology's `Hybrid`) builds each layer's own mixer with its own options; the
+  /// model's state is their sum.
   @Test func perLayerMixerListsAlternate() throws {
-    let config = ModelConfig(mixer: "base_conv,based", dModel: 8, layers: 4, vocabSize: 11, maxPositions: 0, heads: 2, kernelSizes: [3], lMax: 12, featureDim: 4)
+    let config = try ModelConfig(
+      mixer: "base_conv,based", layers: 4, options: ["num_heads": .int(2), "feature_dim": .array([.int(4), .int(4), .int(4), .int(2)]), "kernel_size": .int(3)],
+      dModel: 8, vocabSize: 11, maxPositions: 0, lMax: 12)
     let model = try LanguageModel(config: config, seed: 1)
     #expect(model.blocks.map { String(describing: type(of: $0.mixer)) } == ["BaseConvMixer", "BasedMixer", "BaseConvMixer", "BasedMixer"])
-    #expect(model.stateSize(length: 12) == 2 * (8 * 3) + 2 * (2 * 4 * 15 + 2 * 15))
+    #expect(model.stateSize(length: 12) == 2 * (8 * 3) + (2 * 4 * 15 + 2 * 15) + (2 * 4 * 6 + 2 * 6))
     #expect(model.parameters.contains { $0.name == "backbone.layers.1.sequence_mixer.proj_q.weight" })
-    #expect(throws: ModelError.self) { try ModelConfig(mixer: "base_conv,,based").validate() }
-    #expect(throws: ModelError.self) { try ModelConfig(mixer: "base_conv,nope").validate() }
+    #expect(config.params["feature_dim"] == "-,4,-,2" && config.params["kernel_size"] == "3,-,3,-" && config.params["num_heads"] == "-,2,-,2")
+    #expect(config.mixerLabel == "base_conv,based")
+    #expect(throws: ModelError.self) { try ModelConfig(mixer: "base_conv,,based", layers: 2) }
+    #expect(throws: ModelError.self) { try ModelConfig(mixer: "base_conv,nope", layers: 2) }
+    #expect(throws: ModelError.self) { try ModelConfig(mixer: "base_conv", layers: 2, options: ["window_size": .int(3)]) }
+  }
+
+  /// Each mixer's options are documented, its small config is valid, and a stored config reads
+  /// back to the same config; an unknown option in a stored config is an error naming it.
+  @Test(arguments: MixerCatalogue.names)
+  func configsDocumentValidateAndRoundTrip(name: String) throws {
+    let type = try MixerCatalogue.config(named: name)
+    #expect(Set(type.optionHelp.keys) == Set(MixerCatalogue.optionNames(of: type)), "\(name): options without help, or help without options")
+    for layer in 0..<2 {
+      let tiny = type.tiny(layer: layer)
+      try tiny.validate(dModel: 8)
+      let back = try MixerCatalogue.layer(from: MixerCatalogue.stored(tiny), layer: layer)
+      #expect(back.name == name && back.options == tiny.options)
+    }
+    var stored = MixerCatalogue.stored(type.init(layer: 0)).objectValue!
+    stored["no_such_option"] = .int(1)
+    #expect { try MixerCatalogue.layer(from: .object(stored), layer: 0) } throws: { "\($0)".contains("'no_such_option'") }
+  }
+
+  /// Every file in `Sources/ZooModel/Mixers` declares a mixer config (`static let name = "..."`)
+  /// that the catalogue lists, so no mixer escapes these tests.
+  @Test func everyMixerFileIsInTheCatalogue() throws {
+    let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    let folder = root.appendingPathComponent("Sources/ZooModel/Mixers")
+    let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".swift") }
+    #expect(files.count >= MixerCatalogue.configs.count)
+    let pattern = try Regex(#"static let name = "([a-z0-9_]+)""#)
+    for file in files {
+      let text = try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+      let names = text.matches(of: pattern).compactMap { $0.output[1].substring.map(String.init) }
+      #expect(!names.isEmpty, "\(file) declares no mixer config")
+      for name in names { #expect(MixerCatalogue.names.contains(name), "\(file): mixer '\(name)' is not in MixerCatalogue.configs") }
+    }
+  }
+
+  /// Configs stored before the catalogue (one `mixer` list, flat options) read as the same layers.
+  @Test func legacyConfigsReadAsPerLayerConfigs() throws {
+    let legacy = #"{"mixer": "base_conv,based", "d_model": 8, "n_layers": 4, "vocab_size": 11, "max_position_embeddings": 0, "num_heads": 2, "kernel_size": [3, -1], "window_size": 64, "feature_dim": 4, "attn_dropout": 0.1, "d_state": 16, "head_dim": 1, "l_max": 12}"#
+    let config = try JSONDecoder().decode(ModelConfig.self, from: Data(legacy.utf8))
+    let expected = try ModelConfig(
+      mixer: "base_conv,based", layers: 4, options: ["num_heads": .int(2), "feature_dim": .int(4), "kernel_size": .array([.int(3), .int(-1)])],
+      dModel: 8, vocabSize: 11, maxPositions: 0, lMax: 12)
+    #expect(config == expected)
+    #expect(try JSONDecoder().decode(ModelConfig.self, from: Data(config.json.utf8)) == config)
   }
 
   /// Based's quadratic (training) view equals its recurrent (linear-time) view.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooSupport
 import ZooTensor
 
 @testable import ZooModel
@@ -9,7 +10,7 @@ import ZooTensor
   /// docs/MODELS.md, "RWKV", with Zoology's `n_layer = 12`, for blocks 0 and 1.
   @Test func rwkvFollowsZoologysConstructor() throws {
     let d = 8
-    let model = try LanguageModel(config: ModelConfig(mixer: "rwkv", dModel: d, layers: 2, vocabSize: 11, maxPositions: 0), seed: 1)
+    let model = try LanguageModel(config: try ModelConfig(mixer: "rwkv", layers: 2, dModel: d, vocabSize: 11, maxPositions: 0), seed: 1)
     for layer in 0..<2 {
       func values(_ name: String) throws -> [Float] {
         try #require(model.parameter(named: "backbone.layers.\(layer).sequence_mixer.\(name)")).array
@@ -35,7 +36,7 @@ import ZooTensor
   /// S4D-real `A_log`, `D = 1`, and step sizes softplus(dt bias) spread over [10⁻³, 10⁻¹].
   @Test func mambaFollowsMambasInit() throws {
     let (d, states) = (32, 4)
-    let config = ModelConfig(mixer: "mamba", dModel: d, layers: 1, vocabSize: 11, maxPositions: 0, dState: states)
+    let config = try ModelConfig(mixer: "mamba", layers: 1, options: ["d_state": .int(states)], dModel: d, vocabSize: 11, maxPositions: 0)
     let model = try LanguageModel(config: config, seed: 1)
     func values(_ name: String) throws -> Tensor { try #require(model.parameter(named: "backbone.layers.0.sequence_mixer.\(name)")) }
     let aLog = try values("A_log")

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import ZooSupport
 import ZooTensor
 
 @testable import ZooModel
@@ -35,37 +36,12 @@ struct TorchReference {
     meta.tensors.first { $0.name == name }.map { Array(floats[$0.offset..<($0.offset + $0.count)]) }
   }
 
-  func int(_ key: String) -> Int { if case .number(let v) = meta.config[key] { Int(v) } else { 0 } }
-  func ints(_ key: String) -> [Int]? { if case .numbers(let v) = meta.config[key] { v.map { Int($0) } } else { nil } }
-  func string(_ key: String) -> String { if case .string(let v) = meta.config[key] { v } else { "" } }
 }
 
-/// Enough of JSON to read the config.
-enum JSONValue: Decodable {
-  case number(Double), string(String), numbers([Double]), other
-  init(from decoder: Decoder) throws {
-    let c = try decoder.singleValueContainer()
-    if let v = try? c.decode(Double.self) {
-      self = .number(v)
-    } else if let s = try? c.decode(String.self) {
-      self = .string(s)
-    } else if let a = try? c.decode([Double].self) {
-      self = .numbers(a)
-    } else {
-      self = .other
-    }
-  }
-}
-
-/// Builds our model with the reference's weights.
+/// Builds our model with the reference's weights. The fixture's config has the flat keys of
+/// configs stored before the mixer catalogue, which `ModelConfig` still reads.
 func model(from reference: TorchReference) throws -> LanguageModel {
-  let config = ModelConfig(
-    mixer: reference.string("mixer"), dModel: reference.int("d_model"), layers: reference.int("n_layers"),
-    vocabSize: reference.int("vocab_size"), maxPositions: reference.int("max_position_embeddings"),
-    heads: reference.int("num_heads"), hiddenMult: reference.int("hidden_mult"),
-    kernelSizes: reference.ints("kernel_size") ?? [3, -1], lMax: reference.int("l_max"),
-    windowSize: reference.meta.config["window_size"] == nil ? 64 : reference.int("window_size"), featureDim: max(1, reference.int("feature_dim")), dState: reference.meta.config["d_state"] == nil ? 16 : reference.int("d_state"),
-    headDim: max(1, reference.int("head_dim")))
+  let config = try JSONValue.object(reference.meta.config).decode(ModelConfig.self)
   let lm = try LanguageModel(config: config, seed: 0)
   for p in lm.parameters {
     let values = try #require(reference.tensor("param:" + p.name), "reference lacks \(p.name)")
@@ -105,7 +81,7 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
   @Test func parameterCountMatchesZoology() throws {
     // torch_ref's bench model (../shared/bench/results/torch_ref_bench.json): 6,862,464 parameters.
-    let lm = try LanguageModel(config: ModelConfig(mixer: "attention", dModel: 128, layers: 2, vocabSize: 50257, maxPositions: 256), seed: 1)
+    let lm = try LanguageModel(config: ModelConfig(mixer: "attention", layers: 2, dModel: 128, vocabSize: 50257, maxPositions: 256), seed: 1)
     #expect(lm.parameterCount == 6_862_464)
   }
 
@@ -129,7 +105,9 @@ func model(from reference: TorchReference) throws -> LanguageModel {
   }
 
   @Test func badConfigsAreClearErrors() {
-    #expect(throws: ModelError.self) { try LanguageModel(config: ModelConfig(mixer: "nope"), seed: 0) }
-    #expect(throws: ModelError.self) { try LanguageModel(config: ModelConfig(dModel: 30, heads: 4), seed: 0) }
+    #expect(throws: ModelError.self) { try ModelConfig(mixer: "nope", layers: 2) }
+    #expect(throws: ModelError.self) {
+      try LanguageModel(config: ModelConfig(mixer: "attention", layers: 2, options: ["num_heads": .int(4)], dModel: 30), seed: 0)
+    }
   }
 }

@@ -40,7 +40,7 @@ func grammarStore(at path: String, documents: Int, seed: UInt64, vocabulary: Tok
 
 func smallConfig(data: [String], steps: Int = 12, lr: Double = 3e-3) -> LMTrainingConfig {
   LMTrainingConfig(
-    model: ModelConfig(mixer: "attention", dModel: 16, layers: 2, vocabSize: 50257, maxPositions: 32, heads: 2),
+    model: try! ModelConfig(mixer: "attention", layers: 2, options: ["num_heads": .int(2)], dModel: 16, vocabSize: 50257, maxPositions: 32),
     data: data, seqLen: 32, batch: 4, steps: steps, learningRate: lr, warmupSteps: 2, evalTokens: 200, seed: 7,
     checkpointEvery: 5, logEvery: 5)
 }
@@ -121,8 +121,8 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     _ = try second.run()
     #expect(tracker.runs["b"]?.status == .finished)
 
-    let a = try Checkpoint.load(path: straight.checkpointPath)
-    let b = try Checkpoint.load(path: second.checkpointPath)
+    let a = try Checkpoint.load(path: straight.checkpointPath, as: LMTrainingConfig.self)
+    let b = try Checkpoint.load(path: second.checkpointPath, as: LMTrainingConfig.self)
     #expect(a.step == 12 && b.step == 12)
     #expect(identical(a.values, b.values))
     #expect(identical(a.firstMoments, b.firstMoments) && identical(a.secondMoments, b.secondMoments))
@@ -133,13 +133,13 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     let dir = try WorkDirectory()
     let store = dir.path + "/g.h5"
     try grammarStore(at: store, documents: 60, seed: 3)
-    var checkpoints: [Checkpoint.Loaded] = []
+    var checkpoints: [Checkpoint.Loaded<LMTrainingConfig>] = []
     for threads in [1, 2] {
       Compute.setThreads(threads)
       var trainer = LMTrainer(config: smallConfig(data: [store], steps: 6), name: "t\(threads)", runDirectory: dir.path + "/t\(threads)", tracker: nil)
       trainer.progressOnTerminal = false
       _ = try trainer.run()
-      checkpoints.append(try Checkpoint.load(path: trainer.checkpointPath))
+      checkpoints.append(try Checkpoint.load(path: trainer.checkpointPath, as: LMTrainingConfig.self))
     }
     Compute.setThreads(1)
     #expect(identical(checkpoints[0].values, checkpoints[1].values))
@@ -195,7 +195,7 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
 
   @Test func learningRateScheduleWarmsUpThenDecays() {
     let c = LMTrainingConfig(
-      model: ModelConfig(), data: [], seqLen: 8, batch: 1, steps: 100, learningRate: 1e-3, warmupSteps: 10)
+      model: ModelConfig(mixers: [AttentionMixer.Config()]), data: [], seqLen: 8, batch: 1, steps: 100, learningRate: 1e-3, warmupSteps: 10)
     #expect(abs(c.learningRate(at: 0) - 1e-4) < 1e-12)
     #expect(abs(c.learningRate(at: 9) - 1e-3) < 1e-12)
     #expect(abs(c.learningRate(at: 10) - 1e-3) < 1e-12)

@@ -53,22 +53,27 @@ import Testing
     let sweep = try MQARSweep.load(path: path)
     let based = try #require(sweep.points.first { $0.mixer.label == "based" })
     #expect(based.runName(sweep: "s") == "s-based-d64-lr1e-4-L64-kv4")
-    let run = sweep.run(based)
+    let run = try sweep.run(based)
     #expect(run.name == "s-based-d64-lr1e-4-L64-kv4")
-    #expect(run.config.model.mixer == "base_conv,based" && run.config.model.featureDim == 8 && run.config.model.kernelSizes == [3])
+    #expect(run.config.model.mixerNames == ["base_conv", "based"])
+    #expect(run.config.model.params["feature_dim"] == "-,8" && run.config.model.params["kernel_size"] == "3,-")
     #expect(run.config.model.maxPositions == 0 && !run.config.data.randomNonQueries && run.config.model.hiddenMult == 0)
     #expect(run.config.trainExamples == 1000 && run.config.learningRate == 1e-4 && run.config.data.seqLen == 64)
     #expect(run.config.model.embedDropout == MQARTrainingConfig.zoologyDropout)
     let attention = try #require(sweep.points.first { $0.mixer.label == "attention" })
-    #expect(sweep.run(attention).config.model.maxPositions == 64)
+    #expect(try sweep.run(attention).config.model.maxPositions == 64)
+    #expect(try sweep.run(attention).config.model.params["attn_dropout"] == "0.1")
     let perTask = try write(valid.replacingOccurrences(of: #""num_kv_pairs": 4}"#, with: #""num_kv_pairs": 4, "train_examples": 500}"#))
     defer { try? FileManager.default.removeItem(atPath: perTask) }
     let perTaskSweep = try MQARSweep.load(path: perTask)
     let short = try #require(perTaskSweep.points.first { $0.task.seqLen == 64 })
-    #expect(perTaskSweep.run(short).config.trainExamples == 500)
+    #expect(try perTaskSweep.run(short).config.trainExamples == 500)
     let clash = try write(valid.replacingOccurrences(of: #""base_conv"]"#, with: #"{"label": "attention", "mixer": "based"}]"#))
     defer { try? FileManager.default.removeItem(atPath: clash) }
     #expect(throws: MQARSweepError.self) { try MQARSweep.load(path: clash) }
+    let unknown = try write(valid.replacingOccurrences(of: #""base_conv"]"#, with: #"{"mixer": "base_conv", "window_size": 8}]"#))
+    defer { try? FileManager.default.removeItem(atPath: unknown) }
+    #expect { try MQARSweep.load(path: unknown) } throws: { "\($0)".contains(unknown) && "\($0)".contains("'window_size'") }
   }
 
   @Test func formatsLearningRates() {

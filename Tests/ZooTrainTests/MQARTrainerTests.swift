@@ -8,15 +8,16 @@ import ZooRegistry
 func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? = nil) -> MQARTrainingConfig {
   let task = MQARConfig(vocabSize: 128, seqLen: 32, numKVPairs: 2)
   return MQARTrainingConfig(
-    model: ModelConfig(mixer: "attention", dModel: 32, layers: 2, vocabSize: 128, maxPositions: 64, heads: 1, lMax: 64),
+    model: try! ModelConfig(mixer: "attention", layers: 2, dModel: 32, vocabSize: 128, maxPositions: 64, lMax: 64),
     data: task, testTasks: testTasks, trainExamples: 1_000, testExamples: 200, batch: 32, epochs: epochs,
     learningRate: 3e-3, targetAccuracy: target, seed: 5, dataSeed: 11)
 }
 
 @Suite struct MQARTrainerTests {
   @Test func accuracyRisesAndIsLoggedPerEpoch() throws {
+    let dir = try WorkDirectory()
     let tracker = InMemoryTracker()
-    var trainer = MQARTrainer(config: tinyMQAR(), name: "tiny", tracker: tracker)
+    var trainer = MQARTrainer(config: tinyMQAR(), name: "tiny", runDirectory: dir.path + "/tiny", tracker: tracker)
     trainer.progressOnTerminal = false
     let result = try trainer.run()
     let run = try #require(tracker.runs["tiny"])
@@ -32,16 +33,18 @@ func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? =
   }
 
   @Test func earlyStopAtTheTargetAccuracy() throws {
-    var trainer = MQARTrainer(config: tinyMQAR(epochs: 50, target: 0.05), name: "stop", tracker: nil)
+    let dir = try WorkDirectory()
+    var trainer = MQARTrainer(config: tinyMQAR(epochs: 50, target: 0.05), name: "stop", runDirectory: dir.path + "/stop", tracker: nil)
     trainer.progressOnTerminal = false
     let result = try trainer.run()
     #expect(result.epochs < 50 && result.accuracy >= 0.05)
   }
 
   @Test func mixedTestSetIsSlicedByTask() throws {
+    let dir = try WorkDirectory()
     let tasks = [MQARConfig(vocabSize: 128, seqLen: 32, numKVPairs: 2), MQARConfig(vocabSize: 128, seqLen: 64, numKVPairs: 4)]
     let tracker = InMemoryTracker()
-    var trainer = MQARTrainer(config: tinyMQAR(epochs: 2, testTasks: tasks), name: "sliced", tracker: tracker)
+    var trainer = MQARTrainer(config: tinyMQAR(epochs: 2, testTasks: tasks), name: "sliced", runDirectory: dir.path + "/sliced", tracker: tracker)
     trainer.progressOnTerminal = false
     let result = try trainer.run()
     #expect(Set(result.sliceAccuracy.keys) == ["L32-kv2", "L64-kv4"])
@@ -50,13 +53,59 @@ func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? =
   }
 
   @Test func sameSeedSameRun() throws {
-    var a = MQARTrainer(config: tinyMQAR(epochs: 2), name: "a", tracker: nil)
+    let dir = try WorkDirectory()
+    var a = MQARTrainer(config: tinyMQAR(epochs: 2), name: "a", runDirectory: dir.path + "/a", tracker: nil)
     a.progressOnTerminal = false
-    var b = MQARTrainer(config: tinyMQAR(epochs: 2), name: "b", tracker: nil)
+    var b = MQARTrainer(config: tinyMQAR(epochs: 2), name: "b", runDirectory: dir.path + "/b", tracker: nil)
     b.progressOnTerminal = false
     let ra = try a.run()
     let rb = try b.run()
     #expect(ra.accuracy == rb.accuracy && ra.testLoss == rb.testLoss)
+  }
+
+  /// Interrupted mid-epoch (and again at an epoch's end), resumed twice: the same weights,
+  /// optimizer state and metric history as a run never stopped, and an early stop is not undone.
+  @Test func resumeReachesTheSameWeightsAndMetrics() throws {
+    let dir = try WorkDirectory()
+    let config = tinyMQAR(epochs: 4)
+    let reference = InMemoryTracker()
+    var straight = MQARTrainer(config: config, name: "a", runDirectory: dir.path + "/a", tracker: reference)
+    straight.progressOnTerminal = false
+    let expected = try straight.run()
+
+    let tracker = InMemoryTracker()
+    for stop in [45, 64, nil] {  // 32 steps an epoch: mid-epoch 2, then at the end of epoch 2
+      var part = MQARTrainer(config: config, name: "b", runDirectory: dir.path + "/b", tracker: tracker)
+      part.progressOnTerminal = false
+      part.resume = tracker.runs["b"] != nil
+      part.stopAfterStep = stop
+      if let stop {
+        #expect(throws: TrainError.interrupted(step: stop)) { try part.run() }
+        #expect(tracker.runs["b"]?.status == .killed)
+      } else {
+        let got = try part.run()
+        #expect(got.accuracy == expected.accuracy && got.testLoss == expected.testLoss && got.epochs == expected.epochs)
+        #expect(got.bestAccuracy == expected.bestAccuracy && got.sliceAccuracy == expected.sliceAccuracy)
+      }
+    }
+    #expect(tracker.runs["b"]?.status == .finished)
+    for key in ["train/loss", "eval/loss", "eval/accuracy"] {
+      #expect(tracker.runs["b"]!.values(key) == reference.runs["a"]!.values(key), "\(key)")
+    }
+    let a = try Checkpoint.load(path: straight.checkpointPath, as: MQARTrainingConfig.self)
+    let b = try Checkpoint.load(path: dir.path + "/b/checkpoint.bin", as: MQARTrainingConfig.self)
+    #expect(a.kind == "mqar" && a.step == 4 * 32 && b.step == a.step)
+    #expect(a.values == b.values && a.firstMoments == b.firstMoments && a.secondMoments == b.secondMoments)
+
+    // A run that stopped early at its target and was killed before it was marked finished
+    // resumes to its result without training further.
+    var early = MQARTrainer(config: tinyMQAR(epochs: 50, target: 0.05), name: "c", runDirectory: dir.path + "/c", tracker: nil)
+    early.progressOnTerminal = false
+    let stopped = try early.run()
+    early.resume = true
+    let again = try early.run()
+    #expect(again.epochs == stopped.epochs && again.accuracy == stopped.accuracy)
+    #expect(try Checkpoint.load(path: early.checkpointPath, as: MQARTrainingConfig.self).step == stopped.epochs * 32)
   }
 
   @Test func badSettingsAreClearErrors() {

@@ -121,7 +121,7 @@ def test_export_reproduces_run_losses(workdir, name):
 
     with open(os.path.join(path, "config.json")) as f:
         config = json.load(f)
-    assert config["format"] == "zoo.export.v1" and config["run"] == name and config["tokenizer"] == "gpt2"
+    assert config["format"] == "zoo.export.v2" and config["run"] == name and config["tokenizer"] == "gpt2"
     assert len(config["mixers"]) == 2
     assert info["parameters"] == config["parameters"]
     assert (info["vocab_size"], info["max_positions"], info["tokenizer"]) == (50257, 64, "gpt2")
@@ -205,7 +205,7 @@ def test_load_export_refuses_what_does_not_fit(workdir, tmp_path):
     with pytest.raises(ValueError, match="format 'zoo.export.v0'"):
         load_export(variant("format", lambda c: c.update(format="zoo.export.v0")))
     with pytest.raises(ValueError, match="mixer lstm has no PyTorch twin"):
-        load_export(variant("mixer", lambda c: (c["model"].update(mixer="lstm"), c.update(mixers=["lstm", "lstm"]))))
+        load_export(variant("mixer", lambda c: (c["model"].update(mixers=[dict(name="lstm")] * 2), c.update(mixers=["lstm", "lstm"]))))
     with pytest.raises(ValueError, match="lists mixers"):
         load_export(variant("mixers", lambda c: c.update(mixers=["rwkv", "rwkv"])))
     with pytest.raises(ValueError, match="has shape"):

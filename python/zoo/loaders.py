@@ -3,20 +3,18 @@ through a user function, each as one callable `input_ids [B, L] int64 → logits
 
 import importlib
 import importlib.util
-import json
 import os
 import sys
 from dataclasses import dataclass
 
 import torch
 
+from .models.export import is_export
+
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 # Config keys that give a model's longest sequence, in the order they are looked for.
 CONTEXT_KEYS = ("max_position_embeddings", "n_positions", "n_ctx", "context_length")
-
-EXPORT_FORMAT = "zoo.export.v1"
-
 
 class ModelError(Exception):
     """A model that cannot be loaded; the message names it."""
@@ -45,18 +43,6 @@ def resolve_device(device):
     if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
         return "mps"
     return "cpu"
-
-
-def is_export(path):
-    """True when `path` is a directory written by `zoo-train export` (its config says so)."""
-    config = os.path.join(path, "config.json")
-    if not os.path.isfile(config):
-        return False
-    try:
-        with open(config) as f:
-            return json.load(f).get("format") == EXPORT_FORMAT
-    except (OSError, ValueError, AttributeError):
-        return False
 
 
 def parameter_count(model):

@@ -5,6 +5,35 @@ import ZooTensor
 /// sliding-window attention (Zoology's `SlidingWindowAttention`): each token sees the last
 /// `window` positions, itself included, at O(length · window) cost.
 public final class AttentionMixer: SequenceMixer {
+  /// Attention's options.
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "attention"
+    public static let summary = "multi-head causal softmax attention"
+    public static let optionHelp = [
+      "num_heads": "attention heads (must divide d_model)", "attn_dropout": "dropout on the attention probabilities",
+    ]
+    public var numHeads: Int
+    public var attnDropout: Float
+
+    enum CodingKeys: String, CodingKey {
+      case numHeads = "num_heads"
+      case attnDropout = "attn_dropout"
+    }
+
+    public init(layer: Int) { (numHeads, attnDropout) = (1, 0) }
+    public init(numHeads: Int = 1, attnDropout: Float = 0) { (self.numHeads, self.attnDropout) = (numHeads, attnDropout) }
+    public static func tiny(layer: Int) -> Config { Config(numHeads: 2) }
+
+    public func validate(dModel: Int) throws {
+      try validateHeads(numHeads, dModel: dModel)
+      try validateDropout(attnDropout, "attn_dropout")
+    }
+
+    public func makeMixer(context: MixerContext) -> any SequenceMixer {
+      AttentionMixer(context: context, heads: numHeads, window: nil, dropout: attnDropout)
+    }
+  }
+
   let d: Int
   let heads: Int
   let window: Int?
@@ -14,12 +43,13 @@ public final class AttentionMixer: SequenceMixer {
   let wout: NamedParameter
   let bout: NamedParameter
 
-  public init(context: MixerContext, window: Int? = nil) {
-    let d = context.config.dModel
+  /// Attention over all earlier positions, or over the last `window` with a window.
+  public init(context: MixerContext, heads: Int, window: Int?, dropout: Float) {
+    let d = context.dModel
     self.d = d
-    heads = context.config.heads
+    self.heads = heads
     self.window = window
-    dropout = context.config.attnDropout
+    self.dropout = dropout
     wqkv = NamedParameter("Wqkv.weight", [3 * d, d], std: context.std)
     bqkv = NamedParameter("Wqkv.bias", [3 * d], std: nil)
     wout = NamedParameter("out_proj.weight", [d, d], std: context.outputStd)

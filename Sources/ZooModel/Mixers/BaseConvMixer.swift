@@ -7,6 +7,31 @@ import ZooTensor
 /// `z(t) = [t/(l_max−1), cos(10⁻⁴·w), −sin(10⁻⁴·w)]`, `w = 2πt/l_max`, applied by FFT and added
 /// to its input (`fft_conv(u, k) = k ∗ u + u`).
 public final class BaseConvMixer: SequenceMixer {
+  /// BaseConv's options.
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "base_conv"
+    public static let summary = "conv(u) ⊙ (W·u + b) + u, a short depthwise or an implicit long (FFT) convolution"
+    public static let optionHelp = [
+      "kernel_size": "convolution width; -1 = the implicit long convolution, as long as the sequence"
+    ]
+    public var kernelSize: Int
+
+    enum CodingKeys: String, CodingKey { case kernelSize = "kernel_size" }
+
+    /// Zoology's Figure 2 alternates `kernel_size = [3, -1]` over the layers.
+    public init(layer: Int) { kernelSize = layer % 2 == 0 ? 3 : -1 }
+    public init(kernelSize: Int) { self.kernelSize = kernelSize }
+    public static func tiny(layer: Int) -> Config { Config(layer: layer) }
+
+    public func validate(dModel: Int) throws {
+      if kernelSize == 0 || kernelSize < -1 {
+        throw ModelError.invalidConfig("kernel_size must be positive or -1 (implicit long convolution), got \(kernelSize)")
+      }
+    }
+
+    public func makeMixer(context: MixerContext) -> any SequenceMixer { BaseConvMixer(context: context, kernelSize: kernelSize) }
+  }
+
   let projectionWeight: NamedParameter
   let projectionBias: NamedParameter
   let convolution: Convolution
@@ -18,13 +43,13 @@ public final class BaseConvMixer: SequenceMixer {
     case implicit(features: Tensor, hiddenWeight: NamedParameter, hiddenBias: NamedParameter, outWeight: NamedParameter, outBias: NamedParameter)
   }
 
-  public init(context: MixerContext) {
-    let d = context.config.dModel
+  /// BaseConv with a short kernel of `kernelSize` taps, or the implicit long convolution for -1.
+  public init(context: MixerContext, kernelSize k: Int) {
+    let d = context.dModel
     self.d = d
-    kernelSize = context.config.kernelSize(layer: context.layer)
+    kernelSize = k
     projectionWeight = NamedParameter("projection.weight", [d, d], std: context.std)
     projectionBias = NamedParameter("projection.bias", [d], std: nil)
-    let k = context.config.kernelSize(layer: context.layer)
     if k > 0 {
       // PyTorch's Conv1d default: U(±1/√fan_in), fan_in = k for a depthwise kernel.
       let bound = 1 / Float(k).squareRoot()
@@ -32,14 +57,8 @@ public final class BaseConvMixer: SequenceMixer {
         weight: NamedParameter("conv.conv.weight", [d, 1, k], initializer: .uniform(bound: bound)),
         bias: NamedParameter("conv.conv.bias", [d], initializer: .uniform(bound: bound)))
     } else {
-      let lMax = context.config.lMax
-      let features = Tensor(zeros: [lMax, 3])
-      for t in 0..<lMax {
-        let w = 2 * Double.pi * Double(t) / Double(lMax)
-        features.value[t * 3] = lMax > 1 ? Float(Double(t) / Double(lMax - 1)) : 0
-        features.value[t * 3 + 1] = Float(cos(1e-4 * w))
-        features.value[t * 3 + 2] = Float(-sin(1e-4 * w))
-      }
+      let lMax = context.lMax
+      let features = Tensor(implicitFilterPositions(lMax: lMax), shape: [lMax, 3])
       convolution = .implicit(
         features: features,
         hiddenWeight: NamedParameter("conv.mlp.0.weight", [16, 3], std: context.std),

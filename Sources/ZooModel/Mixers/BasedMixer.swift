@@ -4,6 +4,35 @@ import ZooTensor
 /// queries and keys projected to `feature_dim` per head, values to `d`, causal linear attention
 /// with `φ(q)·φ(k) = 1 + s + s²/2`, then `out_proj`. No biases, as Zoology.
 public final class BasedMixer: SequenceMixer {
+  /// Based's options.
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "based"
+    public static let summary = "linear attention with the 2nd-order Taylor feature map"
+    public static let optionHelp = [
+      "num_heads": "heads (must divide d_model)", "feature_dim": "query/key dimension per head fed to the Taylor feature map",
+    ]
+    public var numHeads: Int
+    public var featureDim: Int
+
+    enum CodingKeys: String, CodingKey {
+      case numHeads = "num_heads"
+      case featureDim = "feature_dim"
+    }
+
+    public init(layer: Int) { (numHeads, featureDim) = (1, 16) }
+    public init(numHeads: Int = 1, featureDim: Int = 16) { (self.numHeads, self.featureDim) = (numHeads, featureDim) }
+    public static func tiny(layer: Int) -> Config { Config(numHeads: 2, featureDim: 4) }
+
+    public func validate(dModel: Int) throws {
+      try validateHeads(numHeads, dModel: dModel)
+      if featureDim < 1 { throw ModelError.invalidConfig("feature_dim must be positive") }
+    }
+
+    public func makeMixer(context: MixerContext) -> any SequenceMixer {
+      BasedMixer(context: context, heads: numHeads, featureDim: featureDim)
+    }
+  }
+
   let d: Int
   let heads: Int
   let featureDim: Int
@@ -12,11 +41,11 @@ public final class BasedMixer: SequenceMixer {
   let wv: NamedParameter
   let wout: NamedParameter
 
-  public init(context: MixerContext) {
-    let d = context.config.dModel
+  public init(context: MixerContext, heads: Int, featureDim: Int) {
+    let d = context.dModel
     self.d = d
-    heads = context.config.heads
-    featureDim = context.config.featureDim
+    self.heads = heads
+    self.featureDim = featureDim
     wq = NamedParameter("proj_q.weight", [heads * featureDim, d], std: context.std)
     wk = NamedParameter("proj_k.weight", [heads * featureDim, d], std: context.std)
     wv = NamedParameter("proj_v.weight", [d, d], std: context.std)

@@ -8,6 +8,33 @@ import ZooTensor
 /// Both long convolutions run by FFT. Output channel of `(h, j)` is `j·H + h`, as Zoology's
 /// `rearrange('b d h l -> b (d h) l')`.
 public final class H3Mixer: SequenceMixer {
+  /// H3's options.
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "h3"
+    public static let summary = "shift SSM on k, per-head k⊗v, diagonal S4D SSM by FFT, contracted with q"
+    public static let optionHelp = [
+      "d_state": "SSM state size N: shift taps and N/2 complex modes", "head_dim": "channels per head of the key-value outer product (must divide d_model)",
+    ]
+    public var dState: Int
+    public var headDim: Int
+
+    enum CodingKeys: String, CodingKey {
+      case dState = "d_state"
+      case headDim = "head_dim"
+    }
+
+    public init(layer: Int) { (dState, headDim) = (16, 1) }
+    public init(dState: Int = 16, headDim: Int = 1) { (self.dState, self.headDim) = (dState, headDim) }
+    public static func tiny(layer: Int) -> Config { Config(dState: 16, headDim: 2) }
+
+    public func validate(dModel: Int) throws {
+      if dState < 1 { throw ModelError.invalidConfig("d_state must be positive") }
+      if headDim < 1 || dModel % headDim != 0 { throw ModelError.invalidConfig("head_dim (\(headDim)) must divide d_model (\(dModel))") }
+    }
+
+    public func makeMixer(context: MixerContext) -> any SequenceMixer { H3Mixer(context: context, stateDim: dState, headDim: headDim) }
+  }
+
   let d: Int
   let stateDim: Int
   let qWeight, qBias, kWeight, kBias, vWeight, vBias, outWeight, outBias: NamedParameter
@@ -17,11 +44,10 @@ public final class H3Mixer: SequenceMixer {
   /// (`h·head_dim + i`), of `v` (`h·head_dim + j`), its head, and its output column.
   let keyColumn, valueColumn, headOf, outputColumn: [Int]
 
-  public init(context: MixerContext) {
-    let d = context.config.dModel
+  public init(context: MixerContext, stateDim: Int, headDim: Int) {
+    let d = context.dModel
     self.d = d
-    stateDim = context.config.dState
-    let headDim = context.config.headDim
+    self.stateDim = stateDim
     let heads = d / headDim
     let modes = max(stateDim / 2, 1)
     let n = stateDim

@@ -8,6 +8,18 @@ import ZooTensor
 /// shared by the sines) of a learned positional embedding `[t̂, cos(f·w), −sin(f·w)]`, then
 /// modulated by `exp(−t̂·|δ_c|)` with fixed decays `δ` from ln(0.01)/1.5 to ln(0.01)/0.3.
 public final class HyenaMixer: SequenceMixer {
+  /// Hyena has no options of its own (order 2, filter MLP width 64; the filter length is the model's `l_max`).
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "hyena"
+    public static let summary = "order-2 Hyena: gates around an implicit long convolution (MLP filter, decay window) by FFT"
+    public static let optionHelp: [String: String] = [:]
+    public init(layer: Int) {}
+    public init() {}
+    public static func tiny(layer: Int) -> Config { Config() }
+    public func validate(dModel: Int) throws {}
+    public func makeMixer(context: MixerContext) -> any SequenceMixer { HyenaMixer(context: context) }
+  }
+
   static let order = 64
   let inWeight, inBias, convWeight, convBias, outWeight, outBias: NamedParameter
   let positions, frequency, bias: NamedParameter
@@ -17,8 +29,8 @@ public final class HyenaMixer: SequenceMixer {
   let d: Int
 
   public init(context: MixerContext) {
-    d = context.config.dModel
-    let lMax = context.config.lMax
+    d = context.dModel
+    let lMax = context.lMax
     inWeight = NamedParameter("in_proj.weight", [3 * d, d], std: context.std)
     inBias = NamedParameter("in_proj.bias", [3 * d], std: nil)
     let bound = 1 / Float(3).squareRoot()  // PyTorch Conv1d default, fan_in = 3
@@ -26,7 +38,8 @@ public final class HyenaMixer: SequenceMixer {
     convBias = NamedParameter("short_filter.bias", [3 * d], initializer: .uniform(bound: bound))
     outWeight = NamedParameter("out_proj.weight", [d, d], std: context.outputStd)
     outBias = NamedParameter("out_proj.bias", [d], std: nil)
-    positions = NamedParameter("filter_fn.pos_emb.z", [lMax, 3], initializer: .constant(0))
+    let z = implicitFilterPositions(lMax: lMax)
+    positions = NamedParameter("filter_fn.pos_emb.z", [lMax, 3], initializer: .custom { _ in z })
     frequency = NamedParameter("filter_fn.implicit_filter.1.freq", [Self.order], initializer: .constant(1))
     bias = NamedParameter("filter_fn.bias", [d], initializer: .normal(std: 1))
     filter = [
@@ -57,17 +70,6 @@ public final class HyenaMixer: SequenceMixer {
 
   /// The long convolution's input window, `d·L`.
   public func stateSize(length: Int) -> Int { d * length }
-
-  /// Sets the positional embedding to its initial value (a constant initializer cannot express it).
-  func initializePositions() {
-    let lMax = positions.tensor.shape[0]
-    for t in 0..<lMax {
-      let w = 2 * Double.pi * Double(t) / Double(lMax)
-      positions.tensor.value[t * 3] = lMax > 1 ? Float(Double(t) / Double(lMax - 1)) : 0
-      positions.tensor.value[t * 3 + 1] = Float(Foundation.cos(1e-4 * w))
-      positions.tensor.value[t * 3 + 2] = Float(-Foundation.sin(1e-4 * w))
-    }
-  }
 
   public func forward(_ x: Tensor, tape: Tape) -> Tensor {
     let length = x.shape[1]

@@ -17,16 +17,35 @@ import ZooTensor
 /// `dt_proj.bias = softplus⁻¹(dt)` with `dt = exp(U[ln 10⁻³, ln 10⁻¹])` (floored at 10⁻⁴),
 /// `A_log[c, n] = ln(n + 1)` (S4D-real), `D = 1`.
 public final class MambaMixer: SequenceMixer {
+  /// Mamba's options.
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "mamba"
+    public static let summary = "Mamba's selective SSM block (d_inner = 2·d, kernel 4)"
+    public static let optionHelp = ["d_state": "SSM state size N per channel"]
+    public var dState: Int
+
+    enum CodingKeys: String, CodingKey { case dState = "d_state" }
+
+    public init(layer: Int) { dState = 16 }
+    public init(dState: Int) { self.dState = dState }
+    public static func tiny(layer: Int) -> Config { Config(dState: 16) }
+
+    public func validate(dModel: Int) throws {
+      if dState < 1 { throw ModelError.invalidConfig("d_state must be positive") }
+    }
+
+    public func makeMixer(context: MixerContext) -> any SequenceMixer { MambaMixer(context: context, states: dState) }
+  }
+
   static let expand = 2
   static let convolutionKernel = 4
   let inProj, convWeight, convBias, xProj, dtWeight, dtBias, aLog, skip, outProj: NamedParameter
   let d, inner, dtRank, states: Int
 
-  public init(context: MixerContext) {
-    let d = context.config.dModel
+  public init(context: MixerContext, states: Int) {
+    let d = context.dModel
     let inner = Self.expand * d
     let dtRank = (d + 15) / 16
-    let states = context.config.dState
     (self.d, self.inner, self.dtRank, self.states) = (d, inner, dtRank, states)
     inProj = NamedParameter("in_proj.weight", [2 * inner, d], std: context.std)
     let bound = 1 / Float(Self.convolutionKernel).squareRoot()

@@ -12,6 +12,18 @@ import ZooTensor
 /// `μ_r = (c/d)^{r10/2}`. All four projections are N(0, std): Zoology scales only weights named
 /// `out_proj`/`fc2`, so `output.weight` keeps the plain std.
 public final class RWKVMixer: SequenceMixer {
+  /// RWKV has no options (one head per channel; its init depends only on the layer index).
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "rwkv"
+    public static let summary = "RWKV v4 time mixing (WKV with per-channel decay and bonus, receptance gate)"
+    public static let optionHelp: [String: String] = [:]
+    public init(layer: Int) {}
+    public init() {}
+    public static func tiny(layer: Int) -> Config { Config() }
+    public func validate(dModel: Int) throws {}
+    public func makeMixer(context: MixerContext) -> any SequenceMixer { RWKVMixer(context: context) }
+  }
+
   /// Zoology's `RWKVTimeMixer` default, which its model never overrides.
   static let initLayers = 12
   let timeDecay, timeFirst, mixK, mixV, mixR: NamedParameter
@@ -19,7 +31,7 @@ public final class RWKVMixer: SequenceMixer {
   let d: Int
 
   public init(context: MixerContext) {
-    let d = context.config.dModel
+    let d = context.dModel
     self.d = d
     let r01 = Double(context.layer) / Double(Self.initLayers - 1)
     let r10 = 1 - Double(context.layer) / Double(Self.initLayers)

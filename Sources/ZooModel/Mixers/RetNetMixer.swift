@@ -6,6 +6,24 @@ import ZooTensor
 /// decay per head `γ_h = 1 − 2^(−5−h)`, a per-head group norm (weight and bias per channel), the
 /// gate `swish(g) ⊙ Y`, and `out_proj`.
 public final class RetNetMixer: SequenceMixer {
+  /// RetNet's options.
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "retnet"
+    public static let summary = "multi-scale retention: one decay per head, rotary positions, group norm, swish gate"
+    public static let optionHelp = ["num_heads": "heads, each with its own decay (must divide d_model)"]
+    public var numHeads: Int
+
+    enum CodingKeys: String, CodingKey { case numHeads = "num_heads" }
+
+    public init(layer: Int) { numHeads = 1 }
+    public init(numHeads: Int) { self.numHeads = numHeads }
+    public static func tiny(layer: Int) -> Config { Config(numHeads: 2) }
+
+    public func validate(dModel: Int) throws { try validateHeads(numHeads, dModel: dModel) }
+
+    public func makeMixer(context: MixerContext) -> any SequenceMixer { RetNetMixer(context: context, heads: numHeads) }
+  }
+
   let d: Int
   let heads: Int
   let gammas: [Double]
@@ -17,10 +35,10 @@ public final class RetNetMixer: SequenceMixer {
   let normBias: NamedParameter
   let wout: NamedParameter
 
-  public init(context: MixerContext) {
-    let d = context.config.dModel
+  public init(context: MixerContext, heads: Int) {
+    let d = context.dModel
     self.d = d
-    heads = context.config.heads
+    self.heads = heads
     gammas = (0..<heads).map { 1 - Foundation.pow(2, -5 - Double($0)) }
     wq = NamedParameter("q_proj.weight", [d, d], std: context.std)
     wk = NamedParameter("k_proj.weight", [d, d], std: context.std)

@@ -60,23 +60,23 @@ public struct LMTrainer {
       sizes: parameters.map(\.count), learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
     var startStep = 0
     if resume, FileManager.default.fileExists(atPath: checkpointPath) {
-      let loaded = try Checkpoint.load(path: checkpointPath)
+      let loaded = try Checkpoint.load(path: checkpointPath, as: LMTrainingConfig.self)
       guard loaded.config == config else { throw TrainError.invalid("\(checkpointPath) was written with another config") }
-      for (p, values) in zip(parameters, loaded.values) { _ = p.value.update(fromContentsOf: values) }
-      optimizer.restore(step: loaded.step, firstMoments: loaded.firstMoments, secondMoments: loaded.secondMoments)
+      try loaded.restore(into: model, optimizer: optimizer, path: checkpointPath)
       startStep = loaded.step
     }
     try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
     AtomicFile.removeStaleTemporaries(in: runDirectory, reportAs: "zoo-train")
     let run: (any RunTracker)? =
       if resume { try tracker?.resumeRun(named: name, after: startStep, redoing: Self.endOfRunKeys) } else {
-        try tracker?.startRun(RunSpec(name: name, kind: .lm, mixer: config.model.mixer, configJSON: config.json, params: config.params))
+        try tracker?.startRun(RunSpec(name: name, kind: .lm, mixer: config.model.mixerLabel, configJSON: config.json, params: config.params))
       }
     do {
       let result = try train(model: model, optimizer: optimizer, corpus: corpus, from: startStep, run: run)
       try run?.finish(.finished)
       return result
     } catch let error as TrainError {
+      if case .nonFinite(let step, let loss) = error { run?.logMetric(.trainLoss, step: step, value: loss) }
       if case .interrupted = error { try? run?.finish(.killed) } else { try? run?.finish(.failed) }
       throw error
     } catch {
@@ -85,26 +85,14 @@ public struct LMTrainer {
     }
   }
 
-  private func train(
-    model: LanguageModel, optimizer: AdamW, corpus: TokenCorpus, from startStep: Int, run: (any RunTracker)?
-  ) throws -> LMTrainingResult {
-    let parameters = model.parameters.map(\.tensor)
-    let (batch, length) = (config.batch, config.seqLen)
-    let progress = Progress(title: name, total: Double(config.steps), logInterval: 10, forceTerminal: progressOnTerminal)
-    let clock = ContinuousClock()
-    let started = clock.now
-    var lastLoss = Double.nan
-    var lossSinceLog = 0.0
-    var stepsSinceLog = 0
-    var step = startStep
-    while step < config.steps {
-      if Interrupt.requested || step == stopAfterStep {
-        try Checkpoint.save(path: checkpointPath, config: config, step: step, model: model, optimizer: optimizer)
-        try run?.flush()
-        throw TrainError.interrupted(step: step)
-      }
-      let lr = config.learningRate(at: step)
-      optimizer.learningRate = Float(lr)
+  /// The training windows: step → `batch` windows sampled from the corpus, inputs and next tokens.
+  struct Windows: BatchSource {
+    let corpus: TokenCorpus
+    let config: LMTrainingConfig
+    var steps: Int { config.steps }
+
+    func batch(at step: Int) -> TrainingBatch {
+      let (batch, length) = (config.batch, config.seqLen)
       let windows = corpus.trainingWindows(step: step, batch: batch, length: length + 1, seed: config.seed)
       var inputs = [Int32](repeating: 0, count: batch * length)
       var targets = [Int32](repeating: 0, count: batch * length)
@@ -114,38 +102,47 @@ public struct LMTrainer {
           targets[b * length + t] = Int32(windows[b * (length + 1) + t + 1])
         }
       }
-      let tape = Tape(dropoutSeed: config.seed &+ UInt64(step) &* 0x9E37_79B9_7F4A_7C15)
-      let out = model.loss(inputs: inputs, targets: targets, batch: batch, length: length, tape: tape)
-      guard out.mean.isFinite else {
-        run?.logMetric(.trainLoss, step: step, value: out.mean)
-        throw TrainError.nonFinite(step: step, loss: out.mean)
-      }
-      tape.backward()
-      let norm = clipGradients(parameters)
-      optimizer.update(parameters)
-      model.zeroGradients()
-      step += 1
-      lastLoss = out.mean
-      lossSinceLog += out.mean
+      return TrainingBatch(inputs: inputs, targets: targets, batch: batch, length: length)
+    }
+  }
+
+  private func train(
+    model: LanguageModel, optimizer: AdamW, corpus: TokenCorpus, from startStep: Int, run: (any RunTracker)?
+  ) throws -> LMTrainingResult {
+    let (batch, length) = (config.batch, config.seqLen)
+    let progress = Progress(title: name, total: Double(config.steps), logInterval: 10, forceTerminal: progressOnTerminal)
+    let clock = ContinuousClock()
+    let started = clock.now
+    var lastLoss = Double.nan
+    var lossSinceLog = 0.0
+    var stepsSinceLog = 0
+    let loop = TrainingLoop(
+      model: model, optimizer: optimizer, seed: config.seed, gradClip: config.gradClip,
+      learningRate: config.learningRate(at:), checkpointDue: { $0 % config.checkpointEvery == 0 },
+      saveCheckpoint: { step in
+        // History first: a run resumed from this checkpoint keeps every point up to its step.
+        try run?.flush()
+        try Checkpoint.save(path: checkpointPath, kind: RunKind.lm.rawValue, config: config, step: step, model: model, optimizer: optimizer)
+      },
+      stopAfterStep: stopAfterStep)
+    _ = try loop.run(Windows(corpus: corpus, config: config), from: startStep) { done in
+      let step = done.step
+      lastLoss = done.loss
+      lossSinceLog += done.loss
       stepsSinceLog += 1
-      run?.logMetric(.trainLoss, step: step, value: out.mean)
-      run?.logMetric(.trainLearningRate, step: step, value: lr)
-      run?.logMetric(.trainGradNorm, step: step, value: norm)
-      let seconds = seconds(since: started, clock)
-      let tokensPerSecond = Double((step - startStep) * batch * length) / max(seconds, 1e-9)
+      run?.logMetric(.trainLoss, step: step, value: done.loss)
+      run?.logMetric(.trainLearningRate, step: step, value: done.learningRate)
+      run?.logMetric(.trainGradNorm, step: step, value: done.gradNorm ?? .nan)
       if step % config.logEvery == 0 || step == config.steps {
-        run?.logMetric(.trainTokensPerSecond, step: step, value: tokensPerSecond)
+        let tokens = Double((step - startStep) * batch * length)
+        run?.logMetric(.trainTokensPerSecond, step: step, value: tokens / max(seconds(since: started, clock), 1e-9))
         progress.update(
-          done: Double(step), rates: [.init("tok/s", Double((step - startStep) * batch * length))],
-          detail: String(format: "loss %.4f lr %.2e", lossSinceLog / Double(stepsSinceLog), lr))
+          done: Double(step), rates: [.init("tok/s", tokens)],
+          detail: String(format: "loss %.4f lr %.2e", lossSinceLog / Double(stepsSinceLog), done.learningRate))
         lossSinceLog = 0
         stepsSinceLog = 0
       }
-      if step % config.checkpointEvery == 0 || step == config.steps {
-        // History first: a run resumed from this checkpoint keeps every point up to its step.
-        try run?.flush()
-        try Checkpoint.save(path: checkpointPath, config: config, step: step, model: model, optimizer: optimizer)
-      }
+      return true
     }
     let tokensPerSecond = Double((config.steps - startStep) * batch * length) / max(seconds(since: started, clock), 1e-9)
     progress.finish(String(format: "%@: %d steps, last loss %.4f, %.0f tok/s", name, config.steps, lastLoss, tokensPerSecond))
@@ -167,26 +164,6 @@ public struct LMTrainer {
       steps: config.steps, lastTrainLoss: lastLoss, evalLoss: evaluation.meanLoss, unigramEntropy: unigram.trainEntropy,
       unigramHeldOutLoss: unigram.heldOutLoss,
       tokensPerSecond: tokensPerSecond, lossesPath: lossesPath, checkpointPath: checkpointPath)
-  }
-
-  /// Scales gradients so their global L2 norm is at most `gradClip`; returns the norm before.
-  private func clipGradients(_ parameters: [Tensor]) -> Double {
-    var sum = 0.0
-    for p in parameters where p.hasGrad {
-      let g = p.grad
-      var partial: Float = 0
-      for i in 0..<p.count { partial += g[i] * g[i] }
-      sum += Double(partial)
-    }
-    let norm = sum.squareRoot()
-    if config.gradClip > 0, norm > config.gradClip {
-      let scale = Float(config.gradClip / norm)
-      for p in parameters where p.hasGrad {
-        let g = p.grad
-        for i in 0..<p.count { g[i] *= scale }
-      }
-    }
-    return norm
   }
 
   private func seconds(since start: ContinuousClock.Instant, _ clock: ContinuousClock) -> Double {

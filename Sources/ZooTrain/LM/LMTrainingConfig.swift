@@ -74,14 +74,15 @@ public struct LMTrainingConfig: Codable, Equatable, Sendable {
     return String(decoding: try! encoder.encode(self), as: UTF8.self)
   }
 
-  /// Flat parameters for the registry's `params` table.
+  /// Flat parameters for the registry's `params` table: the model's (``ModelConfig/params``, every
+  /// mixer option included), the data's and the optimizer's.
   public var params: [String: String] {
-    [
-      "d_model": String(model.dModel), "layers": String(model.layers), "heads": String(model.heads),
-      "vocab_size": String(model.vocabSize), "seq_len": String(seqLen), "batch": String(batch), "steps": String(steps),
+    model.params.merging([
+      "seq_len": String(seqLen), "batch": String(batch), "steps": String(steps),
       "lr": String(learningRate), "weight_decay": String(weightDecay), "warmup_steps": String(warmupSteps),
+      "min_lr_ratio": String(minLearningRateRatio), "grad_clip": String(gradClip),
       "seed": String(seed), "eval_tokens": String(evalTokens), "data": data.joined(separator: ","),
-    ]
+    ]) { $1 }
   }
 
   /// Checks the settings (the model's included).

@@ -7,13 +7,14 @@ import ZooSupport
 /// `zoo-train export`: a run's weights for PyTorch. The directory holds `model.safetensors` (every
 /// parameter as float32 under its Zoology `state_dict` name; the head is tied to
 /// `backbone.embeddings.word_embeddings.weight` and not stored twice) and `config.json`
-/// (`format` = `zoo.export.v1`, `run`, `step`, `model` = the run's ``ModelConfig``, `mixers` = the
+/// (`format` = `zoo.export.v2`, `run`, `step`, `model` = the run's ``ModelConfig``, `mixers` = the
 /// mixer of each layer, `parameters`, `seq_len`, the `tokenizer`, `tokenizer_sha256` and `eot` of
 /// the run's token stores (null when unknown),
 /// `zoo_version`). `python/zoo/models/export.py` loads it into Zoo's PyTorch twin.
 public enum ModelExport {
   /// The `format` of `config.json`.
-  public static let format = "zoo.export.v1"
+  /// v2: `model` holds one mixer config per layer (v1 had one `mixer` list and flat options).
+  public static let format = "zoo.export.v2"
 
   /// What was exported.
   public struct Result: Sendable {
@@ -39,7 +40,11 @@ public enum ModelExport {
   /// files are written into a temporary directory beside it that is then renamed.
   public static func export(run name: String, registry: Registry, runsDirectory: String, to directory: String) throws -> Result {
     let checkpoint = try checkpointPath(run: name, registry: registry, runsDirectory: runsDirectory)
-    let loaded = try Checkpoint.load(path: checkpoint)
+    let kind = try Checkpoint.kind(path: checkpoint)
+    guard kind == RunKind.lm.rawValue else {
+      throw TrainError.invalid("run '\(name)' is a \(kind) run; only language-model runs (zoo-train lm) can be exported")
+    }
+    let loaded = try Checkpoint.load(path: checkpoint, as: LMTrainingConfig.self)
     let model = try LanguageModel(config: loaded.config.model, seed: 0)
     guard loaded.names == model.parameters.map(\.name), zip(loaded.values, model.parameters).allSatisfy({ $0.count == $1.tensor.count })
     else {
@@ -51,7 +56,7 @@ public enum ModelExport {
     let info: [String: Any] = [
       "format": format, "run": name, "step": loaded.step,
       "model": try JSONSerialization.jsonObject(with: Data(config.model.json.utf8)),
-      "mixers": (0..<config.model.layers).map { config.model.mixerName(layer: $0) },
+      "mixers": config.model.mixerNames,
       "parameters": model.parameterCount, "seq_len": config.seqLen, "tokenizer": vocabulary?.tokenizer ?? NSNull(),
       "tokenizer_sha256": vocabulary?.tokenizerSHA256 ?? NSNull(), "eot": vocabulary.map { Int($0.endOfText) } ?? NSNull(), "zoo_version": zooVersion,
     ]

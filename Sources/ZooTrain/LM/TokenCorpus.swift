@@ -115,18 +115,3 @@ public final class TokenCorpus {
     return (entropy, heldOut / Double(evalRange.count))
   }
 }
-
-/// Training errors, one line each.
-public enum TrainError: Error, CustomStringConvertible, Equatable {
-  case invalid(String)
-  case nonFinite(step: Int, loss: Double)
-  case interrupted(step: Int)
-
-  public var description: String {
-    switch self {
-    case .invalid(let message): message
-    case .nonFinite(let step, let loss): "loss became \(loss) at step \(step); the run is marked failed (try a lower --lr)"
-    case .interrupted(let step): "interrupted at step \(step); checkpoint saved, continue with --resume"
-    }
-  }
-}

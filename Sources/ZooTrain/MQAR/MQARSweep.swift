@@ -1,5 +1,6 @@
 import Foundation
 import ZooModel
+import ZooSupport
 
 /// One run of a sweep: the registry name and the configuration it trains.
 public struct SweepRun: Sendable, Equatable {
@@ -25,10 +26,11 @@ public struct SweepRun: Sendable, Equatable {
 /// }
 /// ```
 /// A mixer is a mixer name (or a per-layer list), or an object with a `label` (used in run names), the
-/// `mixer` (a per-layer list is allowed) and its options (`feature_dim`, `d_state`, `head_dim`,
-/// `window`, `heads`, `kernel_size`). `hidden_mult` (default 0: no MLP), `positions_for`
-/// (mixers with learned position embeddings, default attention only) and `random_non_queries`
-/// (default false: filler tokens stay 0) follow Zoology's Figure 2.
+/// `mixer` (a per-layer list is allowed) and its options by their catalogue names (`feature_dim`,
+/// `kernel_size`, ...: see `zoo-train mqar --help`); a key no listed mixer has is an error.
+/// `hidden_mult` (default 0: no MLP), `positions_for` (mixers with learned position embeddings,
+/// default attention only) and `random_non_queries` (default false: filler tokens stay 0) follow
+/// Zoology's Figure 2.
 public struct MQARSweep: Codable, Sendable, Equatable {
   /// One (sequence length, kv pairs) task.
   public struct Task: Codable, Sendable, Equatable, Hashable {
@@ -60,53 +62,51 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     public var label: String
     /// A mixer or a per-layer list, comma-separated.
     public var mixer: String
-    public var featureDim: Int?
-    public var dState: Int?
-    public var headDim: Int?
-    public var window: Int?
-    public var heads: Int?
-    public var kernelSize: [Int]?
-
-    enum CodingKeys: String, CodingKey {
-      case label, mixer, window, heads
-      case featureDim = "feature_dim"
-      case dState = "d_state"
-      case headDim = "head_dim"
-      case kernelSize = "kernel_size"
-    }
+    /// Mixer options by name (``MixerCatalogue``): a value for every layer whose mixer has the
+    /// option, or a list with one per layer, cycling.
+    public var options: [String: JSONValue]
 
     /// A mixer with default options, labeled by its name (commas become `+`).
-    public init(_ mixer: String) {
+    public init(_ mixer: String, options: [String: JSONValue] = [:]) {
       self.mixer = mixer
+      self.options = options
       label = mixer.replacingOccurrences(of: ",", with: "+")
     }
 
-    /// Reads a bare name or an object.
+    /// Reads a bare name, or an object with `mixer`, an optional `label` and options.
     public init(from decoder: any Decoder) throws {
       if let name = try? decoder.singleValueContainer().decode(String.self) {
         self.init(name)
         return
       }
-      let c = try decoder.container(keyedBy: CodingKeys.self)
-      self.init(try c.decode(String.self, forKey: .mixer))
-      label = try c.decodeIfPresent(String.self, forKey: .label) ?? label
-      featureDim = try c.decodeIfPresent(Int.self, forKey: .featureDim)
-      dState = try c.decodeIfPresent(Int.self, forKey: .dState)
-      headDim = try c.decodeIfPresent(Int.self, forKey: .headDim)
-      window = try c.decodeIfPresent(Int.self, forKey: .window)
-      heads = try c.decodeIfPresent(Int.self, forKey: .heads)
-      kernelSize = try c.decodeIfPresent([Int].self, forKey: .kernelSize)
+      var object = try decoder.singleValueContainer().decode([String: JSONValue].self)
+      guard case .string(let mixer)? = object.removeValue(forKey: "mixer") else {
+        throw DecodingError.keyNotFound(
+          AnyCodingKey("mixer"), .init(codingPath: decoder.codingPath, debugDescription: "a mixer object needs \"mixer\""))
+      }
+      let label = object.removeValue(forKey: "label")
+      self.init(mixer, options: object)
+      if let label {
+        guard case .string(let text) = label else {
+          throw DecodingError.typeMismatch(
+            String.self, .init(codingPath: decoder.codingPath + [AnyCodingKey("label")], debugDescription: "a label is a string"))
+        }
+        self.label = text
+      }
     }
 
-    /// A model configuration with this mixer and its options (the rest at the model's defaults).
-    func modelConfig(dModel: Int, layers: Int, vocabSize: Int, maxPositions: Int, hiddenMult: Int, lMax: Int) -> ModelConfig {
-      let defaults = ModelConfig()
-      return ModelConfig(
-        mixer: mixer, dModel: dModel, layers: layers, vocabSize: vocabSize, maxPositions: maxPositions,
-        heads: heads ?? defaults.heads, hiddenMult: hiddenMult, kernelSizes: kernelSize ?? defaults.kernelSizes, lMax: lMax,
-        windowSize: window ?? defaults.windowSize, featureDim: featureDim ?? defaults.featureDim,
-        embedDropout: MQARTrainingConfig.zoologyDropout, attnDropout: MQARTrainingConfig.zoologyDropout,
-        dState: dState ?? defaults.dState, headDim: headDim ?? defaults.headDim)
+    public func encode(to encoder: any Encoder) throws {
+      var object = options
+      object["mixer"] = .string(mixer)
+      object["label"] = .string(label)
+      try JSONValue.object(object).encode(to: encoder)
+    }
+
+    /// The layers of a model of `layers` blocks with this mixer and its options over MQAR's defaults.
+    func layers(_ layers: Int) throws -> [any MixerConfig] {
+      let names = mixer.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+      return try MixerCatalogue.layers(
+        names: names, count: layers, options: options, defaults: MQARTrainingConfig.zoologyMixerDefaults)
     }
   }
 
@@ -200,11 +200,12 @@ public struct MQARSweep: Codable, Sendable, Equatable {
   }
 
   /// The run a point stands for: its name and its whole training configuration.
-  public func run(_ point: Point) -> SweepRun {
+  public func run(_ point: Point) throws -> SweepRun {
     let task = dataConfig(point.task)
-    let model = point.mixer.modelConfig(
-      dModel: point.dModel, layers: layers, vocabSize: vocabSize,
-      maxPositions: positionsFor.contains(point.mixer.label) ? task.seqLen : 0, hiddenMult: hiddenMult, lMax: task.seqLen)
+    let model = ModelConfig(
+      mixers: try point.mixer.layers(layers), dModel: point.dModel, vocabSize: vocabSize,
+      maxPositions: positionsFor.contains(point.mixer.label) ? task.seqLen : 0, hiddenMult: hiddenMult, lMax: task.seqLen,
+      embedDropout: MQARTrainingConfig.zoologyDropout)
     let config = MQARTrainingConfig(
       model: model, data: task, trainExamples: point.task.trainExamples ?? trainExamples, testExamples: testExamples,
       batch: batchSize, epochs: epochs, learningRate: point.learningRate, seed: seed)
@@ -287,6 +288,13 @@ public struct MQARSweep: Codable, Sendable, Equatable {
     if hiddenMult < 0 { throw fail("hidden_mult must be >= 0") }
     if layers < 1 || epochs < 1 || batchSize < 1 || trainExamples < 1 || testExamples < 1 || tasks.contains(where: { ($0.trainExamples ?? 1) < 1 }) {
       throw fail("layers, epochs, batch_size, train_examples and test_examples must be positive")
+    }
+    for mixer in mixers {
+      do {
+        try ModelConfig(mixers: try mixer.layers(layers), dModel: dModels[0]).validate()
+      } catch let error as ModelError {
+        throw fail("mixer '\(mixer.label)': \(error)")
+      }
     }
     for task in tasks {
       do {

@@ -1,4 +1,4 @@
-"""Loads a `zoo-train export` directory (`config.json` with format `zoo.export.v1`, `model.safetensors`
+"""Loads a `zoo-train export` directory (`config.json` with format `zoo.export.v2` or v1, `model.safetensors`
 with Zoo's parameters under Zoology's state_dict names) into its PyTorch twin."""
 import json
 import os
@@ -10,7 +10,8 @@ import torch
 from .mixers import NAMES as TWINS
 from .skeleton import ZooLanguageModel, mixer_names, model_config
 
-FORMAT = "zoo.export.v1"
+#: Export formats this loader reads: v2 stores one mixer config per layer, v1 one `mixer` list and flat options.
+FORMATS = ("zoo.export.v1", "zoo.export.v2")
 
 _DTYPES = {"F32": np.float32, "F64": np.float64, "F16": np.float16, "I64": np.int64, "I32": np.int32}
 
@@ -22,7 +23,7 @@ def is_export(path):
         return False
     try:
         with open(config) as f:
-            return json.load(f).get("format") == FORMAT
+            return json.load(f).get("format") in FORMATS
     except (OSError, ValueError):
         return False
 
@@ -61,8 +62,8 @@ def load_export(path, device="cpu", dtype=torch.float32):
     (None when unknown) and `run`."""
     with open(os.path.join(path, "config.json")) as f:
         config = json.load(f)
-    if config.get("format") != FORMAT:
-        raise ValueError(f"{path}: config.json has format {config.get('format')!r}, expected {FORMAT!r}")
+    if config.get("format") not in FORMATS:
+        raise ValueError(f"{path}: config.json has format {config.get('format')!r}, expected one of {', '.join(FORMATS)}")
     cfg = model_config(config["model"])
     if config.get("mixers", mixer_names(cfg)) != mixer_names(cfg):
         raise ValueError(f"{path}: config.json lists mixers {config['mixers']}, its model config makes {mixer_names(cfg)}")
@@ -88,8 +89,7 @@ def load_export(path, device="cpu", dtype=torch.float32):
 
     model_callable.module = model
 
-    long_filters = any(m == "hyena" or (m == "base_conv" and cfg["kernel_size"][i % len(cfg["kernel_size"])] == -1)
-                       for i, m in enumerate(mixer_names(cfg)))
+    long_filters = any(m["name"] == "hyena" or (m["name"] == "base_conv" and m["kernel_size"] == -1) for m in cfg["mixers"])
     limits = [n for n in (cfg["max_position_embeddings"], cfg["l_max"] if long_filters else 0) if n > 0]
     info = {
         "id": path, "revision": None, "class": "zoo.models.ZooLanguageModel", "dtype": str(dtype).replace("torch.", ""),

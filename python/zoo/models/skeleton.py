@@ -10,25 +10,48 @@ import torch.nn.functional as F
 
 from .mixers import make_mixer
 
-#: Zoo's `ModelConfig` defaults (keys as in its JSON).
-DEFAULT_CONFIG = dict(
-    mixer="attention", d_model=128, n_layers=2, vocab_size=50257, max_position_embeddings=256, num_heads=1,
-    hidden_mult=4, kernel_size=[3, -1], l_max=None, window_size=64, feature_dim=16, embed_dropout=0.0,
-    attn_dropout=0.0, d_state=16, head_dim=1)
+#: Zoo's `ModelConfig` defaults for the skeleton (keys as in its JSON).
+DEFAULT_CONFIG = dict(d_model=128, vocab_size=50257, max_position_embeddings=256, hidden_mult=4, l_max=None,
+                      embed_dropout=0.0)
+
+#: The flat mixer options of configs stored before Zoo's mixer catalogue, with their defaults; a layer takes
+#: those its mixer has (MIXER_OPTIONS). `kernel_size` is a list by layer, cycling.
+LEGACY_OPTIONS = dict(num_heads=1, kernel_size=[3, -1], window_size=64, feature_dim=16, d_state=16, head_dim=1,
+                      attn_dropout=0.0)
+
+#: The options of each mixer (Zoo's `MixerCatalogue`; every stored layer config lists all of its mixer's).
+MIXER_OPTIONS = dict(
+    attention=("num_heads", "attn_dropout"), sliding_window_attention=("num_heads", "window_size", "attn_dropout"),
+    base_conv=("kernel_size",), based=("num_heads", "feature_dim"), h3=("d_state", "head_dim"), hyena=(),
+    mamba=("d_state",), retnet=("num_heads",), rwkv=())
 
 
 def model_config(config):
-    """`config` with Zoo's defaults filled in (`l_max` defaults to max(max_position_embeddings, 1))."""
+    """`config` with Zoo's defaults filled in (`l_max` defaults to max(max_position_embeddings, 1)) and
+    `mixers` as one dict per layer (`{"name": ..., options}`), also for configs stored before the catalogue
+    (`mixer`, a name or a comma-separated list cycling over `n_layers`, and flat options)."""
     cfg = {**DEFAULT_CONFIG, **config}
     if cfg["l_max"] is None:
         cfg["l_max"] = max(cfg["max_position_embeddings"], 1)
+    if "mixers" not in cfg:
+        names = [n.strip() for n in cfg["mixer"].split(",")]
+        flat = {**LEGACY_OPTIONS, **{k: v for k, v in config.items() if k in LEGACY_OPTIONS}}
+        cfg["mixers"] = []
+        for layer in range(cfg["n_layers"]):
+            name = names[layer % len(names)]
+            if name not in MIXER_OPTIONS:
+                raise ValueError(f"unknown mixer '{name}' (known: {', '.join(MIXER_OPTIONS)})")
+            options = {k: flat[k] for k in MIXER_OPTIONS[name]}
+            if "kernel_size" in options and isinstance(options["kernel_size"], (list, tuple)):
+                options["kernel_size"] = options["kernel_size"][layer % len(options["kernel_size"])]
+            cfg["mixers"].append(dict(name=name, **options))
+    cfg["n_layers"] = len(cfg["mixers"])
     return cfg
 
 
 def mixer_names(cfg):
-    """The mixer of every layer: `mixer` is one name or a comma-separated list, cycling (Zoology's Hybrid)."""
-    names = [n.strip() for n in cfg["mixer"].split(",")]
-    return [names[i % len(names)] for i in range(cfg["n_layers"])]
+    """The mixer of every layer."""
+    return [m["name"] for m in cfg["mixers"]]
 
 
 class Embeddings(nn.Module):
@@ -59,10 +82,10 @@ class MLP(nn.Module):
 
 
 class Block(nn.Module):
-    def __init__(self, cfg, layer, mixer):
+    def __init__(self, cfg, layer):
         super().__init__()
         d = cfg["d_model"]
-        self.sequence_mixer = make_mixer(mixer, cfg, layer)
+        self.sequence_mixer = make_mixer(cfg["mixers"][layer], cfg, layer)
         self.state_mixer = MLP(d, cfg["hidden_mult"]) if cfg["hidden_mult"] > 0 else nn.Identity()
         self.norm1 = nn.LayerNorm(d)
         self.norm2 = nn.LayerNorm(d)
@@ -78,7 +101,7 @@ class Backbone(nn.Module):
         super().__init__()
         self.embeddings = Embeddings(cfg["d_model"], cfg["vocab_size"], cfg["max_position_embeddings"])
         self.embed_dropout = nn.Dropout(cfg["embed_dropout"])
-        self.layers = nn.ModuleList([Block(cfg, i, m) for i, m in enumerate(mixer_names(cfg))])
+        self.layers = nn.ModuleList([Block(cfg, i) for i in range(cfg["n_layers"])])
         self.ln_f = nn.LayerNorm(cfg["d_model"], eps=1e-5)
 
     def forward(self, ids):
@@ -89,9 +112,9 @@ class Backbone(nn.Module):
 
 
 class ZooLanguageModel(nn.Module):
-    """The model of a Zoo config (a dict with `ModelConfig`'s JSON keys: mixer, d_model, n_layers,
-    vocab_size, max_position_embeddings, num_heads, hidden_mult, kernel_size, l_max, window_size,
-    feature_dim, d_state, embed_dropout, attn_dropout). `model(ids)` gives logits [B, L, vocab_size].
+    """The model of a Zoo config (a dict with `ModelConfig`'s JSON keys: d_model, vocab_size,
+    max_position_embeddings, hidden_mult, l_max, embed_dropout and `mixers`, one `{"name": ..., options}`
+    per layer; or the flat form of `model_config`). `model(ids)` gives logits [B, L, vocab_size].
     Initialized as Zoology's `_init_weights` (`zoology_init`), in the default dtype."""
 
     def __init__(self, config):

@@ -13,26 +13,26 @@ from .rwkv import RWKV
 NAMES = ("attention", "sliding_window_attention", "base_conv", "based", "h3", "hyena", "mamba", "retnet", "rwkv")
 
 
-def make_mixer(name, cfg, layer):
-    """The mixer `name` of block `layer` for the model config `cfg` (Zoo's `ModelConfig` keys)."""
-    d = cfg["d_model"]
+def make_mixer(mixer, cfg, layer):
+    """The mixer of block `layer`: `mixer` is the layer's config (`{"name": ..., options}`, every option of
+    the mixer present, as Zoo stores it), `cfg` the model config (`d_model`, `l_max`)."""
+    d, name = cfg["d_model"], mixer["name"]
     if name == "attention":
-        return MHA(d, cfg["num_heads"], cfg["attn_dropout"])
+        return MHA(d, mixer["num_heads"], mixer["attn_dropout"])
     if name == "sliding_window_attention":
-        return MHA(d, cfg["num_heads"], cfg["attn_dropout"], window=cfg["window_size"])
+        return MHA(d, mixer["num_heads"], mixer["attn_dropout"], window=mixer["window_size"])
     if name == "base_conv":
-        ks = cfg["kernel_size"]
-        return BaseConv(d, cfg["l_max"], ks[layer % len(ks)] if isinstance(ks, (list, tuple)) else ks)
+        return BaseConv(d, cfg["l_max"], mixer["kernel_size"])
     if name == "based":
-        return Based(d, cfg["num_heads"], cfg["feature_dim"])
+        return Based(d, mixer["num_heads"], mixer["feature_dim"])
     if name == "h3":
-        return H3(d, cfg["d_state"], cfg["head_dim"])
+        return H3(d, mixer["d_state"], mixer["head_dim"])
     if name == "hyena":
         return Hyena(d, cfg["l_max"])
     if name == "mamba":
-        return Mamba(d, cfg["d_state"])
+        return Mamba(d, mixer["d_state"])
     if name == "retnet":
-        return RetNet(d, cfg["num_heads"])
+        return RetNet(d, mixer["num_heads"])
     if name == "rwkv":
         return RWKV(d, layer)
     raise ValueError(f"mixer '{name}' has no PyTorch twin (twins: {', '.join(NAMES)})")
