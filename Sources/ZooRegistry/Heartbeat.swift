@@ -1,7 +1,7 @@
 import Dispatch
 import Foundation
 
-/// Keeps a running run's `last_seen` fresh from a timer on a connection of its own, so that a
+/// Keeps a running run's `last_seen` fresh from a timer, each beat on a connection of its own, so that a
 /// reader on another host can tell a live run (which may log once an epoch) from one whose
 /// process died (``Registry/staleAfter``).
 final class Heartbeat: @unchecked Sendable {
@@ -9,8 +9,8 @@ final class Heartbeat: @unchecked Sendable {
 
   /// Beats every `interval` seconds for the run `runID` of the registry file at `path`, until
   /// ``stop()`` or the run is no longer `running`.
-  init(path: String, runID: Int64, interval: Double) throws {
-    let beat = try Beat(path: path, runID: runID)
+  init(path: String, runID: Int64, interval: Double) {
+    let beat = Beat(path: path, runID: runID)
     timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "zoo.registry.heartbeat"))
     timer.schedule(deadline: .now() + interval, repeating: interval)
     timer.setEventHandler { beat.run() }
@@ -22,19 +22,22 @@ final class Heartbeat: @unchecked Sendable {
 
   deinit { timer.cancel() }
 
-  /// The connection and statement, used on the timer's queue only.
-  private final class Beat: @unchecked Sendable {
-    let database: SQLiteDatabase
-    let update: SQLiteStatement
+  /// What a beat updates. Each beat opens its own short-lived connection, so that none is held
+  /// open between beats (an open connection keeps a WAL file's `-wal` and `-shm` in place).
+  private struct Beat: Sendable {
+    let path: String
     let runID: Int64
 
-    init(path: String, runID: Int64) throws {
-      database = try SQLiteDatabase(path: path)
-      update = try database.prepare("UPDATE runs SET last_seen = ? WHERE id = ? AND status = 'running'")
+    init(path: String, runID: Int64) {
+      self.path = path
       self.runID = runID
     }
 
     /// A failed beat is left for the next one: the run's own writes report registry errors.
-    func run() { try? update.run([.real(Date().timeIntervalSince1970), .integer(runID)]) }
+    func run() {
+      guard let database = try? SQLiteDatabase(path: path) else { return }
+      try? database.prepare("UPDATE runs SET last_seen = ? WHERE id = ? AND status = 'running'")
+        .run([.real(Date().timeIntervalSince1970), .integer(runID)])
+    }
   }
 }

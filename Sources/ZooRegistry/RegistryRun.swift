@@ -45,7 +45,7 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
     self.registry = registry
     self.id = id
     self.name = name
-    self.heartbeat = try heartbeat.map { try Heartbeat(path: registry.path, runID: id, interval: $0) }
+    self.heartbeat = heartbeat.map { Heartbeat(path: registry.path, runID: id, interval: $0) }
   }
 
   func logMetric(_ metric: Metric, step: Int, value: Double) {
