@@ -31,9 +31,11 @@ let package = Package(
     .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
     .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
     .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    // statfs(2) from libc (file system types: the registry refuses WAL on network file systems).
+    .systemLibrary(name: "CStatfs"),
 
     // Foundations: terminal output, CSV, hashing, files.
-    .target(name: "ZooSupport"),
+    .target(name: "ZooSupport", dependencies: ["CStatfs"]),
     // zstd streams, HDF5 files, token stores and per-token loss files.
     .target(name: "ZooStorage", dependencies: ["CZstd", "CHDF5", "ZooSupport"]),
     // Byte-level BPE: GPT-2 id-for-id equal to tiktoken's gpt2, tokenizer.json (GPT-NeoX-20B) to HF tokenizers.

@@ -30,7 +30,7 @@ extension Dashboard {
       + HTML.textTable(
         header: ["key", "goal", "last", "last step", "best", "best step", "min", "max", "points"],
         rows: summaries.map {
-          [$0.key, $0.goal, HTML.number($0.last), String($0.lastStep), HTML.number($0.best), $0.bestStep.map(String.init) ?? "",
+          [$0.key, $0.goal.rawValue, HTML.number($0.last), String($0.lastStep), HTML.number($0.best), $0.bestStep.map(String.init) ?? "",
            HTML.number($0.min), HTML.number($0.max), String($0.count)]
         })
     body += "<h2>Params</h2>" + HTML.textTable(header: ["key", "value"], rows: try reader.params(ofRun: run.id).map { [$0.key, $0.value] })

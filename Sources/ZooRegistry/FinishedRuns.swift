@@ -35,7 +35,7 @@ extension Registry {
   /// model), whole, in one transaction: the run as `finished`, its params, each metric as one
   /// point at step 0, and the artifact. A run of that name that already holds this artifact (same
   /// kind, path and sha256) is left as it is; any other run of that name is an error.
-  public func addFinishedRun(_ spec: RunSpec, metrics: [String: Double], artifact: ArtifactRecord) throws -> AddRunResult {
+  public func addFinishedRun(_ spec: RunSpec, metrics: [Metric: Double], artifact: ArtifactRecord) throws -> AddRunResult {
     try database.immediateTransaction {
       if let existing = try run(named: spec.name) {
         let same = try artifacts(ofRun: spec.name).contains {
@@ -53,12 +53,13 @@ extension Registry {
       let summary = try database.prepare(
         """
         INSERT INTO metric_summary(run_id, key, goal, min, max, last, last_step, best, best_step, count)
-        VALUES (?, ?, ?, ?, ?, ?, 0, ?, 0, 1)
+        VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, 1)
         """)
-      for key in metrics.keys.sorted() {
-        let value: SQLValue = metrics[key]!.isNaN ? .null : .real(metrics[key]!)
-        try point.run([.integer(id), .text(key), value, .real(Date().timeIntervalSince1970)])
-        try summary.run([.integer(id), .text(key), .text(RegistryRun.goal(of: key)), value, value, value, value])
+      for metric in metrics.keys.sorted(by: { $0.key < $1.key }) {
+        let value: SQLValue = metrics[metric]!.isNaN ? .null : .real(metrics[metric]!)
+        let best: (SQLValue, SQLValue) = metric.goal == .none || value == .null ? (.null, .null) : (value, .integer(0))
+        try point.run([.integer(id), .text(metric.key), value, .real(Date().timeIntervalSince1970)])
+        try summary.run([.integer(id), .text(metric.key), .text(metric.goal.rawValue), value, value, value, best.0, best.1])
       }
       try insertArtifact(artifact, run: id)
       return .added

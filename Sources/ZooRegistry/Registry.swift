@@ -15,13 +15,17 @@ public struct RunRecord: Sendable, Equatable {
   public var host: String
   public var pid: Int64?
   public var gitCommit: String?
+  /// The run's identity across registry files (``Registry/merge(from:)`` matches runs by it).
+  public var uuid: String
+  /// When the run's process last wrote or beat (seconds since 1970).
+  public var lastSeen: Double?
 }
 
 /// One key's summary over a run's history (`metric_summary`).
 public struct MetricSummary: Sendable, Equatable {
   public var key: String
-  /// `min` or `max`: which direction is best (`max` for accuracies).
-  public var goal: String
+  /// Which value is best, as the logger declared it.
+  public var goal: MetricGoal
   public var min: Double?
   public var max: Double?
   public var last: Double?
@@ -47,13 +51,22 @@ public struct ArtifactRecord: Sendable, Equatable {
 }
 
 /// The SQLite experiment registry (docs/FORMATS.md, "Registry"): datasets, runs, params, metrics with full
-/// history, metric summaries and artifacts, in one WAL-mode file shared safely by several processes.
-/// Opening it applies missing migrations and marks runs whose process died as `killed`.
+/// history, metric summaries and artifacts. A WAL-mode file is shared safely by several processes
+/// on one machine; on a cluster each task writes a file of its own in `DELETE` journal mode and
+/// ``merge(from:)`` brings them together. Opening it applies missing migrations and marks runs
+/// whose process died as `killed`.
 public final class Registry: ExperimentTracker, @unchecked Sendable {
   /// The connection (one per `Registry`; use one `Registry` per thread).
   public let database: SQLiteDatabase
   /// Path of the registry file.
   public var path: String { database.path }
+  /// The journal mode the file was opened in.
+  public let journalMode: RegistryJournalMode
+  /// Seconds between the heartbeats of a run this registry starts or resumes.
+  public var heartbeatInterval = 30.0
+  /// A `running` run of another host whose `last_seen` is older than this (seconds) is stale: its
+  /// process is taken to be gone, and opening the registry marks it `killed`.
+  public static let staleAfter = 600.0
 
   /// The registry path from `--db`, else `$ZOO_DB`, else `./zoo.db`.
   public static func resolvePath(_ option: String?) -> String {
@@ -62,9 +75,16 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
     return "zoo.db"
   }
 
-  /// Opens (creating if needed) the registry at `path`.
-  public init(path: String) throws {
+  /// Opens (creating if needed) the registry at `path` in journal mode `journal` (default: from
+  /// `$ZOO_DB_JOURNAL`, else WAL). WAL on a network file system is refused
+  /// (``RegistryError/walOnNetworkFileSystem(path:fileSystem:)``): SQLite's WAL needs shared
+  /// memory that such file systems do not share between hosts.
+  public init(path: String, journal: RegistryJournalMode? = nil) throws {
+    journalMode = try journal ?? RegistryJournalMode.fromEnvironment()
     try AtomicFile.createParentDirectory(of: path)
+    if journalMode == .wal, let fileSystem = NetworkFileSystem.name(containing: path) {
+      throw RegistryError.walOnNetworkFileSystem(path: path, fileSystem: fileSystem)
+    }
     database = try SQLiteDatabase(path: path)
     try configure()
     try migrate()
@@ -72,6 +92,11 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
   }
 
   private func configure() throws {
+    if journalMode == .delete {
+      // One writer per file: no shared memory, locks only while a transaction runs.
+      try database.execute("PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON")
+      return
+    }
     // Switching to WAL needs a moment of exclusive access; a second process starting at the same
     // instant may see SQLITE_BUSY here even with the busy timeout, so retry briefly.
     var attempt = 0
@@ -113,20 +138,28 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
     }
   }
 
-  /// Marks `running` runs of this host whose process is gone as `killed`; returns their names.
+  /// Marks `running` runs whose process is gone as `killed` and returns their names: on this host,
+  /// those whose pid no longer runs (or runs with another start time); on another host, where no
+  /// pid can be checked, those whose heartbeat is older than ``staleAfter``.
   @discardableResult
   public func sweepStaleRuns() throws -> [String] {
     let host = ProcessIdentity.host
+    let staleBefore = Date().timeIntervalSince1970 - Registry.staleAfter
     return try database.immediateTransaction {
-      let running = try database.query(
-        "SELECT id, name, pid, pid_start FROM runs WHERE status = 'running' AND host = ?", [.text(host)])
+      let running = try database.query("SELECT id, name, host, pid, pid_start, last_seen FROM runs WHERE status = 'running'")
       let mark = try database.prepare("UPDATE runs SET status = 'killed', ended_at = ? WHERE id = ?")
       var killed: [String] = []
       for row in running.rows {
         guard case .integer(let id) = row[0], case .text(let name) = row[1] else { continue }
-        guard case .integer(let pid) = row[2] else { continue }
-        let start: Int64? = if case .integer(let s) = row[3] { s } else { nil }
-        if !ProcessIdentity.isAlive(pid: Int32(truncatingIfNeeded: pid), startTime: start) {
+        let gone: Bool
+        if row[2].shellText == host {
+          guard case .integer(let pid) = row[3] else { continue }
+          let start: Int64? = if case .integer(let s) = row[4] { s } else { nil }
+          gone = !ProcessIdentity.isAlive(pid: Int32(truncatingIfNeeded: pid), startTime: start)
+        } else {
+          gone = (row[5].double ?? 0) < staleBefore
+        }
+        if gone {
           try mark.run([.text(Registry.now()), .integer(id)])
           killed.append(name)
         }
@@ -191,17 +224,19 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
       guard exists.rows.isEmpty else { throw TrackerError.duplicateRun(spec.name) }
       return try insertRun(spec, finished: false)
     }
-    return RegistryRun(registry: self, id: id, name: spec.name)
+    return try RegistryRun(registry: self, id: id, name: spec.name, heartbeat: heartbeatInterval)
   }
 
-  /// Inserts a run and its params (inside the caller's transaction): `running` and owned by this
-  /// process, or, with `finished`, already `finished` and owned by none. Returns its id.
+  /// Inserts a run with a new uuid and its params (inside the caller's transaction): `running`
+  /// and owned by this process, or, with `finished`, already `finished` and owned by none.
+  /// Returns its id.
   func insertRun(_ spec: RunSpec, finished: Bool) throws -> Int64 {
     let now = Registry.now()
     try database.prepare(
       """
-      INSERT INTO runs(name, kind, mixer, status, config, started_at, ended_at, host, pid, pid_start, git_commit, zoo_version)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      INSERT INTO runs(name, kind, mixer, status, config, started_at, ended_at, host, pid, pid_start, git_commit, zoo_version,
+        uuid, last_seen)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
       """
     ).run([
       .text(spec.name), .text(spec.kind.rawValue), .text(spec.mixer), .text(finished ? "finished" : "running"),
@@ -209,6 +244,7 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
       finished ? .null : .integer(Int64(ProcessIdentity.pid)),
       finished ? .null : ProcessIdentity.startTime(of: ProcessIdentity.pid).map { .integer($0) } ?? .null,
       ProcessIdentity.gitCommit().map { .text($0) } ?? .null, .text(zooVersion),
+      .text(UUID().uuidString.lowercased()), .real(Date().timeIntervalSince1970),
     ])
     let id = database.lastInsertRowID
     let param = try database.prepare("INSERT INTO params(run_id, key, value) VALUES (?, ?, ?)")
@@ -223,18 +259,22 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
     try database.immediateTransaction {
       guard let run = try self.run(named: name) else { throw TrackerError.unknownRun(name) }
       try database.prepare(
-        "UPDATE runs SET status = 'running', ended_at = NULL, host = ?, pid = ?, pid_start = ? WHERE id = ?"
+        "UPDATE runs SET status = 'running', ended_at = NULL, host = ?, pid = ?, pid_start = ?, last_seen = ? WHERE id = ?"
       ).run([
         .text(ProcessIdentity.host), .integer(Int64(ProcessIdentity.pid)),
-        ProcessIdentity.startTime(of: ProcessIdentity.pid).map { .integer($0) } ?? .null, .integer(run.id),
+        ProcessIdentity.startTime(of: ProcessIdentity.pid).map { .integer($0) } ?? .null,
+        .real(Date().timeIntervalSince1970), .integer(run.id),
       ])
+      let goals = Dictionary(
+        uniqueKeysWithValues: try database.query("SELECT key, goal FROM metric_summary WHERE run_id = ?", [.integer(run.id)])
+          .rows.map { ($0[0].shellText, MetricGoal(rawValue: $0[1].shellText) ?? .none) })
       let drop = try database.prepare("DELETE FROM metrics WHERE run_id = ? AND (step > ? OR key = ?)")
       for key in redoneKeys.isEmpty ? [""] : redoneKeys {
         try drop.run([.integer(run.id), .integer(Int64(step)), .text(key)])
       }
       try database.prepare("DELETE FROM metric_summary WHERE run_id = ?").run([.integer(run.id)])
-      let resumed = RegistryRun(registry: self, id: run.id, name: name)
-      try resumed.resummarize()
+      let resumed = try RegistryRun(registry: self, id: run.id, name: name, heartbeat: heartbeatInterval)
+      try resumed.resummarize(goals: goals)
       return resumed
     }
   }
@@ -253,7 +293,7 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
   // MARK: Reading
 
   private static let runColumns =
-    "id, name, kind, mixer, status, config, started_at, ended_at, host, pid, git_commit"
+    "id, name, kind, mixer, status, config, started_at, ended_at, host, pid, git_commit, uuid, last_seen"
 
   private func runRecord(_ row: [SQLValue]) -> RunRecord {
     func int(_ v: SQLValue) -> Int64? { if case .integer(let x) = v { x } else { nil } }
@@ -261,7 +301,7 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
       id: int(row[0]) ?? 0, name: row[1].shellText, kind: row[2].shellText, mixer: row[3].shellText,
       status: RunStatus(rawValue: row[4].shellText) ?? .failed, config: row[5].shellText,
       startedAt: row[6].shellText, endedAt: row[7].string, host: row[8].shellText, pid: int(row[9]),
-      gitCommit: row[10].string)
+      gitCommit: row[10].string, uuid: row[11].shellText, lastSeen: row[12].double)
   }
 
   /// All runs, oldest first.
@@ -300,7 +340,7 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
       """, [.integer(run.id)]
     ).rows.map { row in
       MetricSummary(
-        key: row[0].shellText, goal: row[1].shellText, min: row[2].double, max: row[3].double, last: row[4].double,
+        key: row[0].shellText, goal: MetricGoal(rawValue: row[1].shellText) ?? .none, min: row[2].double, max: row[3].double, last: row[4].double,
         lastStep: Int(row[5].double ?? 0), best: row[6].double, bestStep: row[7].double.map { Int($0) },
         count: Int(row[8].double ?? 0))
     }

@@ -44,7 +44,7 @@ public final class RegistryReader {
   }
 
   private static let runColumns =
-    "r.id, r.name, r.kind, r.mixer, r.status, r.config, r.started_at, r.ended_at, r.host, r.pid, r.git_commit"
+    "r.id, r.name, r.kind, r.mixer, r.status, r.config, r.started_at, r.ended_at, r.host, r.pid, r.git_commit, r.uuid, r.last_seen"
 
   private static func runRecord(_ row: [SQLValue]) -> RunRecord {
     func int(_ v: SQLValue) -> Int64? { if case .integer(let x) = v { x } else { nil } }
@@ -52,7 +52,7 @@ public final class RegistryReader {
       id: int(row[0]) ?? 0, name: row[1].shellText, kind: row[2].shellText, mixer: row[3].shellText,
       status: RunStatus(rawValue: row[4].shellText) ?? .failed, config: row[5].shellText,
       startedAt: row[6].shellText, endedAt: row[7].string, host: row[8].shellText, pid: int(row[9]),
-      gitCommit: row[10].string)
+      gitCommit: row[10].string, uuid: row[11].shellText, lastSeen: row[12].double)
   }
 
   /// Every run with its last step and point count, oldest first.
@@ -64,7 +64,7 @@ public final class RegistryReader {
       FROM runs r ORDER BY r.id
       """
     ).rows.map { row in
-      RunOverview(run: Self.runRecord(row), lastStep: row[11].double.map { Int($0) }, points: Int(row[12].double ?? 0))
+      RunOverview(run: Self.runRecord(row), lastStep: row[13].double.map { Int($0) }, points: Int(row[14].double ?? 0))
     }
   }
 
@@ -86,7 +86,7 @@ public final class RegistryReader {
       [.integer(id)]
     ).rows.map { row in
       MetricSummary(
-        key: row[0].shellText, goal: row[1].shellText, min: row[2].double, max: row[3].double, last: row[4].double,
+        key: row[0].shellText, goal: MetricGoal(rawValue: row[1].shellText) ?? .none, min: row[2].double, max: row[3].double, last: row[4].double,
         lastStep: Int(row[5].double ?? 0), best: row[6].double, bestStep: row[7].double.map { Int($0) },
         count: Int(row[8].double ?? 0))
     }

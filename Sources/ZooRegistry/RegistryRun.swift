@@ -14,7 +14,8 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
   /// Seconds between time-driven flushes, so a killed run keeps its recent history.
   var flushInterval = 2.0
 
-  private var pending: [(key: String, step: Int, value: Double, time: Double)] = []
+  private var pending: [(metric: Metric, step: Int, value: Double, time: Double)] = []
+  private let heartbeat: Heartbeat?
   private var lastFlush = Date().timeIntervalSince1970
   private var deferredError: (any Error)?
   private lazy var insertMetric = try? registry.database.prepare(
@@ -39,30 +40,32 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
       count = metric_summary.count + excluded.count
     """)
 
-  init(registry: Registry, id: Int64, name: String) {
+  /// The handle of run `id`; with `heartbeat`, its `last_seen` is refreshed every that many seconds
+  /// until it finishes.
+  init(registry: Registry, id: Int64, name: String, heartbeat: Double? = nil) throws {
     self.registry = registry
     self.id = id
     self.name = name
+    self.heartbeat = heartbeat.map { Heartbeat(path: registry.path, runID: id, interval: $0) }
   }
 
-  /// `max` for accuracies (keys containing `acc`), `min` for everything else (losses, perplexities).
-  static func goal(of key: String) -> String { key.lowercased().contains("acc") ? "max" : "min" }
-
-  func logMetric(_ key: String, step: Int, value: Double) {
+  func logMetric(_ metric: Metric, step: Int, value: Double) {
     let now = Date().timeIntervalSince1970
-    pending.append((key, step, value, now))
+    pending.append((metric, step, value, now))
     if pending.count >= batchSize || now - lastFlush >= flushInterval {
       do { try flush() } catch { deferredError = deferredError ?? error }
     }
   }
 
-  /// Rebuilds the run's (deleted) metric summaries from its metric history, in logging order;
-  /// the caller holds the transaction.
-  func resummarize() throws {
+  /// Rebuilds the run's (deleted) metric summaries from its metric history, in logging order,
+  /// each key with its goal in `goals` (`none` for a key not there); the caller holds the transaction.
+  func resummarize(goals: [String: MetricGoal]) throws {
     let history = try registry.database.query(
       "SELECT key, step, value FROM metrics WHERE run_id = ? ORDER BY rowid", [.integer(id)])
     try write(
-      summaries: history.rows.map { ($0[0].shellText, Int($0[1].double ?? 0), $0[2].double ?? .nan) }, points: [])
+      summaries: history.rows.map {
+        (Metric($0[0].shellText, goal: goals[$0[0].shellText] ?? .none), Int($0[1].double ?? 0), $0[2].double ?? .nan)
+      }, points: [])
   }
 
   func flush() throws {
@@ -73,16 +76,24 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
     lastFlush = Date().timeIntervalSince1970
     guard !pending.isEmpty else { return }
     try registry.database.immediateTransaction {
-      try write(summaries: pending.map { ($0.key, $0.step, $0.value) }, points: pending)
+      try write(summaries: pending.map { ($0.metric, $0.step, $0.value) }, points: pending)
+      try touch()
     }
     pending.removeAll(keepingCapacity: true)
   }
 
-  /// Inserts `points` into the history and merges the summary of `summarized` (key, step, value
-  /// in logging order) into `metric_summary`; the caller holds the transaction.
+  /// Sets the run's `last_seen` to now (inside the caller's transaction): every write is a sign of
+  /// life, and `last_seen` orders copies of the run for ``Registry/merge(from:)``.
+  private func touch() throws {
+    try registry.database.prepare("UPDATE runs SET last_seen = ? WHERE id = ?")
+      .run([.real(Date().timeIntervalSince1970), .integer(id)])
+  }
+
+  /// Inserts `points` into the history and merges the summary of `summarized` (metric, step,
+  /// value in logging order) into `metric_summary`; the caller holds the transaction.
   private func write(
-    summaries summarized: [(key: String, step: Int, value: Double)],
-    points batch: [(key: String, step: Int, value: Double, time: Double)]
+    summaries summarized: [(metric: Metric, step: Int, value: Double)],
+    points batch: [(metric: Metric, step: Int, value: Double, time: Double)]
   ) throws {
     guard let insertMetric, let upsertSummary else {
       throw SQLiteError(code: 1, message: "cannot prepare metric statements", sql: nil)
@@ -90,21 +101,22 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
     var summaries: [String: Summary] = [:]
     var order: [String] = []
     for point in summarized {
-      if summaries[point.key] == nil {
-        order.append(point.key)
-        summaries[point.key] = Summary(goal: Self.goal(of: point.key))
+      let key = point.metric.key
+      if summaries[key] == nil {
+        order.append(key)
+        summaries[key] = Summary(goal: point.metric.goal)
       }
-      summaries[point.key]!.add(step: point.step, value: point.value)
+      summaries[key]!.add(step: point.step, value: point.value)
     }
     for point in batch {
       try insertMetric.run([
-        .integer(id), .text(point.key), .integer(Int64(point.step)), .real(point.value), .real(point.time),
+        .integer(id), .text(point.metric.key), .integer(Int64(point.step)), .real(point.value), .real(point.time),
       ])
     }
     for key in order {
       let s = summaries[key]!
       try upsertSummary.run([
-        .integer(id), .text(key), .text(s.goal), real(s.min), real(s.max), real(s.last),
+        .integer(id), .text(key), .text(s.goal.rawValue), real(s.min), real(s.max), real(s.last),
         .integer(Int64(s.lastStep)), real(s.best), s.bestStep.map { .integer(Int64($0)) } ?? .null,
         .integer(Int64(s.count)),
       ])
@@ -119,22 +131,26 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
       try registry.database.prepare("DELETE FROM artifacts WHERE run_id = ? AND kind = ? AND path = ?")
         .run([.integer(id), .text(kind), .text(artifact.path)])
       try registry.insertArtifact(artifact, run: id)
+      try touch()
     }
   }
 
   func finish(_ status: RunStatus) throws {
+    heartbeat?.stop()
     try flush()
     try registry.database.immediateTransaction {
       try registry.database.prepare("UPDATE runs SET status = ?, ended_at = ? WHERE id = ?")
         .run([.text(status.rawValue), .text(Registry.now()), .integer(id)])
+      try touch()
     }
   }
 
   private func real(_ v: Double?) -> SQLValue { v.map { .real($0) } ?? .null }
 
-  /// Running summary of one key within a batch; NaN values count but set nothing but `last`.
+  /// Running summary of one key within a batch; NaN values count but set nothing but `last`, and
+  /// a `none` goal keeps no best.
   private struct Summary {
-    let goal: String
+    let goal: MetricGoal
     var min: Double?
     var max: Double?
     var last: Double?
@@ -143,7 +159,7 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
     var bestStep: Int?
     var count = 0
 
-    init(goal: String) { self.goal = goal }
+    init(goal: MetricGoal) { self.goal = goal }
 
     mutating func add(step: Int, value: Double) {
       count += 1
@@ -154,7 +170,8 @@ final class RegistryRun: RunTracker, @unchecked Sendable {
       guard !value.isNaN else { return }
       min = Swift.min(min ?? value, value)
       max = Swift.max(max ?? value, value)
-      if best == nil || (goal == "max" ? value > best! : value < best!) {
+      guard goal != .none else { return }
+      if best == nil || (goal == .max ? value > best! : value < best!) {
         best = value
         bestStep = step
       }

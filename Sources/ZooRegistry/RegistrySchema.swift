@@ -116,5 +116,48 @@ enum RegistrySchema {
       CREATE INDEX runs_mixer_status ON runs(mixer, status);
       """
     ),
+    (
+      4, "declared goals, run identity",
+      // 1. Goals are declared by whoever logs a metric, and `none` (no best kept) joins min and
+      //    max: metric_summary is rebuilt for the new CHECK, every row kept as it was. Then the
+      //    keys whose goal was guessed wrong from their name get the goal their loggers now
+      //    declare: throughput (`*tokens_per_s`) is best when highest, its best and best_step
+      //    recomputed from the history (the first step at its maximum); settings and timings
+      //    (`train/lr`, `train/grad_norm`, `train/epoch_seconds`, `train/unigram_entropy`) keep no best.
+      // 2. Runs get a `uuid` (their identity across registry files, for merging per-task files;
+      //    existing runs get a random one) and `last_seen` (seconds since 1970 of the process's
+      //    last write or heartbeat; existing runs get their end, else start, time).
+      """
+      CREATE TABLE metric_summary_v4 (
+        run_id    INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        key       TEXT NOT NULL,
+        goal      TEXT NOT NULL CHECK (goal IN ('min', 'max', 'none')),
+        min       REAL,
+        max       REAL,
+        last      REAL,
+        last_step INTEGER NOT NULL,
+        best      REAL,
+        best_step INTEGER,
+        count     INTEGER NOT NULL,
+        PRIMARY KEY (run_id, key)
+      );
+      INSERT INTO metric_summary_v4 (run_id, key, goal, min, max, last, last_step, best, best_step, count)
+        SELECT run_id, key, goal, min, max, last, last_step, best, best_step, count FROM metric_summary;
+      DROP TABLE metric_summary;
+      ALTER TABLE metric_summary_v4 RENAME TO metric_summary;
+      UPDATE metric_summary SET goal = 'max', best = max,
+        best_step = (SELECT m.step FROM metrics m WHERE m.run_id = metric_summary.run_id AND m.key = metric_summary.key
+                     AND m.value = metric_summary.max ORDER BY m.step, m.rowid LIMIT 1)
+        WHERE key LIKE '%tokens_per_s';
+      UPDATE metric_summary SET goal = 'none', best = NULL, best_step = NULL
+        WHERE key IN ('train/lr', 'train/grad_norm', 'train/epoch_seconds', 'train/unigram_entropy');
+      ALTER TABLE runs ADD COLUMN uuid TEXT NOT NULL DEFAULT '';
+      UPDATE runs SET uuid = lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2)
+        || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)));
+      CREATE UNIQUE INDEX runs_uuid ON runs(uuid);
+      ALTER TABLE runs ADD COLUMN last_seen REAL;
+      UPDATE runs SET last_seen = CAST(strftime('%s', coalesce(ended_at, started_at)) AS REAL);
+      """
+    ),
   ]
 }

@@ -33,12 +33,17 @@ public enum AtomicFile {
   /// Deletes the temporary files in `directory` whose writer is gone (its pid is not running, or
   /// runs with another start time: a reused pid). Files of live writers and every other file are
   /// left alone; a missing directory is not an error. With `tool`, each removal is reported on
-  /// standard error as `tool: removed PATH (left by a killed writer)`. Returns the paths removed.
+  /// standard error as `tool: removed PATH (left by a killed writer)`. With `finalNames`, only the
+  /// temporaries of those files are looked at (a Slurm task sharing the directory with tasks on
+  /// other hosts, whose pids mean nothing here). Returns the paths removed.
   @discardableResult
-  public static func removeStaleTemporaries(in directory: String, reportAs tool: String? = nil) -> [String] {
+  public static func removeStaleTemporaries(
+    in directory: String, of finalNames: Set<String>? = nil, reportAs tool: String? = nil
+  ) -> [String] {
     guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return [] }
     var removed: [String] = []
     for name in names.sorted() {
+      if let finalNames, !finalNames.contains(where: { name.hasPrefix(".\($0).tmp-") }) { continue }
       guard let writer = temporaryWriter(ofFileNamed: name),
         !ProcessIdentity.isAlive(pid: writer.pid, startTime: writer.startTime)
       else { continue }

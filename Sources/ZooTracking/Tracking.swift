@@ -93,8 +93,9 @@ public protocol ExperimentTracker: AnyObject {
 public protocol RunTracker: AnyObject {
   /// The run's name.
   var name: String { get }
-  /// Buffers one metric point; written in batches (cheap enough to call every step).
-  func logMetric(_ key: String, step: Int, value: Double)
+  /// Buffers one point of `metric`; written in batches (cheap enough to call every step). The
+  /// goal of a key's first point is the one its summary keeps.
+  func logMetric(_ metric: Metric, step: Int, value: Double)
   /// Writes buffered metric points.
   func flush() throws
   /// Records a file produced by the run (its sha256 and size are computed).
@@ -113,6 +114,8 @@ public final class InMemoryTracker: ExperimentTracker, @unchecked Sendable {
     public var name: String { spec.name }
     /// Logged metric points in order, flushed or not.
     public private(set) var metrics: [(key: String, step: Int, value: Double)] = []
+    /// The goal each key was first logged with.
+    public private(set) var goals: [String: MetricGoal] = [:]
     /// Logged artifacts.
     public private(set) var artifacts: [(kind: String, path: String)] = []
     /// Current status.
@@ -121,7 +124,10 @@ public final class InMemoryTracker: ExperimentTracker, @unchecked Sendable {
     init(spec: RunSpec) { self.spec = spec }
 
     /// Buffers one point.
-    public func logMetric(_ key: String, step: Int, value: Double) { metrics.append((key, step, value)) }
+    public func logMetric(_ metric: Metric, step: Int, value: Double) {
+      metrics.append((metric.key, step, value))
+      if goals[metric.key] == nil { goals[metric.key] = metric.goal }
+    }
     /// Nothing to write.
     public func flush() throws {}
     /// Records the artifact.

@@ -31,14 +31,14 @@ struct RegistryBenchmark: ParsableCommand {
     let name = runName ?? "bench-\(getpid())"
     let tracker = try registry.startRun(
       RunSpec(name: name, kind: .lm, mixer: "none", configJSON: "{}", params: ["points": String(points)]))
-    let keyNames = (0..<keys).map { "bench/metric\($0)" }
+    let metrics = (0..<keys).map { Metric("bench/metric\($0)", goal: .min) }
     let clock = ContinuousClock()
     let start = clock.now
     var logged = 0
     var step = 0
     while logged < points {
-      for key in keyNames where logged < points {
-        tracker.logMetric(key, step: step, value: 1.0 / Double(step + 1))
+      for metric in metrics where logged < points {
+        tracker.logMetric(metric, step: step, value: 1.0 / Double(step + 1))
         logged += 1
       }
       step += 1

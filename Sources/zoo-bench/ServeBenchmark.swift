@@ -47,7 +47,7 @@ struct ServeBenchmark: ParsableCommand {
             params: ["d_model": String(64 << (r % 4)), "seq_len": "256", "num_kv_pairs": "16", "lr": String(1e-3 * Double(1 + r % 3))]))
         for step in 0..<steps {
           for k in 0..<keys {
-            run.logMetric(k == 0 ? "eval/accuracy" : "train/metric\(k)", step: step, value: sin(Double(step * (k + 1)) / 97) + Double(r) / 1000)
+            run.logMetric(k == 0 ? Metric("eval/accuracy", goal: .max) : Metric("train/metric\(k)", goal: .min), step: step, value: sin(Double(step * (k + 1)) / 97) + Double(r) / 1000)
           }
         }
         try run.finish(.finished)

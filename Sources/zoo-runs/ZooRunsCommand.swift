@@ -23,10 +23,12 @@ struct ZooRunsCommand: ParsableCommand {
         zoo-runs query queries/mqar_accuracy_by_d_model.sql --csv
         zoo-runs export --csv registry-csv/
         zoo-runs add-losses scores/pythia-160m.h5 --name pythia-160m
+        zoo-runs merge zoo.db.tasks       # the registries of Slurm tasks
         zoo-runs serve --port 8765        # then open http://127.0.0.1:8765/
       """,
     subcommands: [
-      List.self, Show.self, Metrics.self, Compare.self, Delete.self, Query.self, Export.self, AddLosses.self, Serve.self,
+      List.self, Show.self, Metrics.self, Compare.self, Delete.self, Query.self, Export.self, AddLosses.self, Merge.self,
+      Serve.self,
     ])
 }
 
@@ -73,6 +75,9 @@ func reportingErrors(_ body: () throws -> Void) throws {
     writeStandardError("zoo-runs: \(error.description)\n")
     throw ExitCode(1)
   } catch let error as SQLiteError {
+    writeStandardError("zoo-runs: \(error.description)\n")
+    throw ExitCode(1)
+  } catch let error as RegistryError {
     writeStandardError("zoo-runs: \(error.description)\n")
     throw ExitCode(1)
   }
@@ -130,7 +135,7 @@ extension ZooRunsCommand {
         var metrics = TextTable(header: ["metric", "goal", "min", "max", "last", "last_step", "best", "best_step", "points"])
         for s in try registry.summaries(ofRun: name) {
           metrics.append([
-            s.key, s.goal, show(s.min), show(s.max), show(s.last), String(s.lastStep), show(s.best),
+            s.key, s.goal.rawValue, show(s.min), show(s.max), show(s.last), String(s.lastStep), show(s.best),
             s.bestStep.map(String.init) ?? "", String(s.count),
           ])
         }
@@ -311,7 +316,7 @@ extension ZooRunsCommand {
         let spec = RunSpec(name: name, kind: .scored, mixer: mixer, configJSON: metadata.modelJSON, params: params)
         let registry = try Registry(path: Registry.resolvePath(db))
         let artifact = try ArtifactRecord(kind: "losses", file: file)
-        switch try registry.addFinishedRun(spec, metrics: ["eval/loss": mean], artifact: artifact) {
+        switch try registry.addFinishedRun(spec, metrics: [Metric("eval/loss", goal: .min): mean], artifact: artifact) {
         case .added:
           print("registered '\(name)' (scored, \(count) predicted tokens, eval/loss \(show(mean))): \(artifact.path)")
         case .unchanged:

@@ -16,19 +16,32 @@ struct SweepCommand: ParsableCommand {
       Interrupted: finished points stay; run the same command again to go on (killed points \
       resume from their last checkpoint). Then: zoo-runs query queries/mqar_accuracy_by_d_model.sql, zoo-analyze mqar.
 
+      --launcher slurm submits the points still to run as one Slurm job array instead (a point a \
+      task, --max-parallel at a time, --cpus-per-task threads each), each task writing its own \
+      registry file (<db>.tasks/<run>.db, journal mode DELETE), and a job after it \
+      (--dependency=afterany) that merges those into --db; with --wait it waits and merges here. \
+      A task that fails, is cancelled or preempted (SIGTERM: checkpoint, status killed) resumes \
+      from its checkpoint when the same command is submitted again; points finished are skipped \
+      at submission and again in the task. --dry-run prints the sbatch scripts.
+
       Example: zoo-train sweep sweeps/fig2-cpu.json
+        zoo-train sweep sweeps/fig2-cpu.json --launcher slurm --max-parallel 64
       """)
 
   @Argument(help: "Sweep file (JSON).") var file: String
   @Option(help: "Runs at a time (default: all cores).") var jobs = ProcessInfo.processInfo.activeProcessorCount
   @Option(help: "Registry file (default: $ZOO_DB or ./zoo.db).") var db: String?
-  @Flag(help: "Print the points that would run, in launch order, and exit.") var dryRun = false
+  @Flag(help: "Print the points that would run, in launch order (with --launcher slurm: the sbatch scripts), and exit.")
+  var dryRun = false
+  @Option(help: "Where points run: local (a process pool here) or slurm (one job array, a point a task).")
+  var launcher = Launcher.local
+  @OptionGroup(title: "Slurm (with --launcher slurm)") var slurm: SlurmOptions
 
   /// The `zoo-train` arguments that train `run` in a child process: its configuration as JSON,
-  /// continuing the run where an earlier sweep left it unfinished, one thread, plain log lines,
-  /// the shared registry.
-  static func childArguments(_ run: SweepRun, db: String) -> [String] {
-    ["mqar", "--config", run.config.json, "--name", run.name, "--resume-unfinished", "--threads", "1", "--db", db, "--plain"]
+  /// continuing the run where an earlier attempt left it unfinished (and doing nothing for a
+  /// finished one), `threads` threads, plain log lines, the registry `db`.
+  static func childArguments(_ run: SweepRun, db: String, threads: Int = 1) -> [String] {
+    ["mqar", "--config", run.config.json, "--name", run.name, "--resume-unfinished", "--threads", String(threads), "--db", db, "--plain"]
   }
 
   func run() throws {
@@ -37,6 +50,7 @@ struct SweepCommand: ParsableCommand {
       let sweep = try MQARSweep.load(path: file)
       let dbPath = Registry.resolvePath(db)
       let registry = try Registry(path: dbPath)
+      if launcher == .slurm { return try submit(sweep, registry: registry) }
       let pending = try sweep.pending { name in try registry.run(named: name)?.status == .finished }
       print("\(sweep.name): \(sweep.points.count) points, \(sweep.points.count - pending.count) finished, \(pending.count) to run")
       let order = sweep.launchOrder(pending)
@@ -67,15 +81,7 @@ struct SweepCommand: ParsableCommand {
         throw ExitCode(130)
       }
       progress.finish("\(sweep.name): \(done) runs, \(failed.count) failed")
-      let figure2 = "queries/mqar_accuracy_by_d_model.sql"
-      if let sql = try? String(contentsOfFile: figure2, encoding: .utf8) {
-        let table = try registry.query(sql)
-        var text = TextTable(header: table.columns)
-        for row in table.rows { text.append(row.map(\.shellText)) }
-        print(text.render(), terminator: "")
-      } else {
-        print("accuracy table: zoo-runs query \(figure2) (from the repository root)")
-      }
+      try Self.printAccuracyTable(registry)
       if !failed.isEmpty {
         writeStandardError("zoo-train: \(failed.count) run(s) failed; logs in sweep-logs/: \(failed.joined(separator: ", "))\n")
         throw ExitCode(1)
@@ -84,6 +90,19 @@ struct SweepCommand: ParsableCommand {
       throw error
     } catch {
       throw failure(error)
+    }
+  }
+
+  /// The Figure-2 table of `registry` (best accuracy over learning rates), when the query file is here.
+  static func printAccuracyTable(_ registry: Registry) throws {
+    let figure2 = "queries/mqar_accuracy_by_d_model.sql"
+    if let sql = try? String(contentsOfFile: figure2, encoding: .utf8) {
+      let table = try registry.query(sql)
+      var text = TextTable(header: table.columns)
+      for row in table.rows { text.append(row.map(\.shellText)) }
+      print(text.render(), terminator: "")
+    } else {
+      print("accuracy table: zoo-runs query \(figure2) (from the repository root)")
     }
   }
 }

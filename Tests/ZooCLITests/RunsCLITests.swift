@@ -18,8 +18,8 @@ func fillRegistry(at path: String) throws {
     let run = try registry.startRun(
       RunSpec(name: "lm-\(mixer)", kind: .lm, mixer: mixer, configJSON: "{\"mixer\":\"\(mixer)\"}",
         params: ["d_model": "128", "layers": "2", "seq_len": "256", "lr": "0.001"]))
-    for step in 0..<50 { run.logMetric("train/loss", step: step, value: 10 - Double(step) * 0.1) }
-    run.logMetric("eval/loss", step: 50, value: loss)
+    for step in 0..<50 { run.logMetric(Metric("train/loss", goal: .min), step: step, value: 10 - Double(step) * 0.1) }
+    run.logMetric(Metric("eval/loss", goal: .min), step: 50, value: loss)
     try run.finish(.finished)
   }
   for mixer in ["attention", "base_conv"] {
@@ -31,14 +31,14 @@ func fillRegistry(at path: String) throws {
             params: ["d_model": String(d), "lr": String(lr), "seq_len": "64", "num_kv_pairs": "4", "vocab_size": "256"]))
         for epoch in 0..<5 {
           let accuracy = min(1, Double(epoch) * (mixer == "attention" ? 0.3 : 0.1) * Double(d) / 64 * (lr == 1e-3 ? 1 : 0.5))
-          run.logMetric("eval/accuracy", step: epoch, value: accuracy)
+          run.logMetric(Metric("eval/accuracy", goal: .max), step: epoch, value: accuracy)
         }
         try run.finish(.finished)
       }
     }
   }
   let failed = try registry.startRun(RunSpec(name: "diverged, \"badly\"", kind: .lm, mixer: "rwkv", configJSON: "{}", params: [:]))
-  failed.logMetric("train/loss", step: 0, value: .nan)
+  failed.logMetric(Metric("train/loss", goal: .min), step: 0, value: .nan)
   try failed.finish(.failed)
 }
 

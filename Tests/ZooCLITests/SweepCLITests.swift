@@ -48,4 +48,33 @@ import ZooSupport
     let out = try Tool.run("zoo-train", ["sweep", file, "--db", scratch.path + "/zoo.db"], in: scratch.path)
     #expect(out.status == 1 && out.stderr.contains("bad.json"), "\(out.stderr)")
   }
+
+  /// The sbatch scripts a Slurm sweep would submit, without a Slurm: one task a pending point,
+  /// each writing its own registry, then the dependent merge.
+  @Test func slurmDryRunPrintsTheArrayAndTheMergeJob() throws {
+    let scratch = try Scratch()
+    let file = scratch.path + "/tiny.json"
+    try """
+      {"name": "tiny", "vocab_size": 128, "mixers": ["attention", "based"], "d_models": [16],
+       "learning_rates": [0.003], "tasks": [{"seq_len": 32, "num_kv_pairs": 2}], "layers": 1, "epochs": 2,
+       "batch_size": 32, "train_examples": 256, "test_examples": 64, "seed": 1}
+      """.write(toFile: file, atomically: true, encoding: .utf8)
+    let out = try Tool.run(
+      "zoo-train",
+      [
+        "sweep", file, "--launcher", "slurm", "--db", "zoo.db", "--max-parallel", "1", "--partition", "cpu", "--time", "0:10:00",
+        "--mem", "2G", "--cpus-per-task", "2", "--sbatch-arg=--account=lab", "--dry-run",
+      ], in: scratch.path)
+    #expect(out.status == 0, "\(out.stderr)")
+    let directory = URL(fileURLWithPath: scratch.path).standardizedFileURL.path
+    for line in [
+      "#SBATCH --array=0-1%1", "#SBATCH --partition=cpu", "#SBATCH --time=0:10:00", "#SBATCH --mem=2G", "#SBATCH --cpus-per-task=2",
+      "#SBATCH --account=lab", "export ZOO_DB_JOURNAL='delete'", "'--db' '\(directory)/zoo.db.tasks/tiny-based-d16-lr3e-3-L32-kv2.db'",
+      "'--threads' '2'", "'--resume-unfinished'", "#SBATCH --dependency=afterany:<array id>",
+      "'merge' '--db' '\(directory)/zoo.db' '\(directory)/zoo.db.tasks'",
+    ] {
+      #expect(out.stdout.contains(line), "\(line)\n\(out.stdout)")
+    }
+    #expect(!FileManager.default.fileExists(atPath: scratch.path + "/zoo.db.tasks"), "a dry run submits nothing")
+  }
 }

@@ -27,15 +27,15 @@ final class Fixture: @unchecked Sendable {
           name: name, kind: .mqar, mixer: String(name.prefix { $0 != "-" }), configJSON: "{}",
           params: ["d_model": String(d), "seq_len": "64", "num_kv_pairs": "4", "lr": name.hasPrefix("attn") ? "0.001" : "0.003"]))
       for step in 0..<100 {
-        run.logMetric("train/loss", step: step, value: 3 / Double(step + 1))
-        run.logMetric("eval/accuracy", step: step, value: Double(step) / 100)
+        run.logMetric(Metric("train/loss", goal: .min), step: step, value: 3 / Double(step + 1))
+        run.logMetric(Metric("eval/accuracy", goal: .max), step: step, value: Double(step) / 100)
       }
       if name == "attn-d64" { try run.logArtifact(kind: "checkpoint", path: artifactPath) }
       try run.finish(.finished)
     }
     let running = try registry.startRun(
       RunSpec(name: Self.hostile, kind: .lm, mixer: "attention", configJSON: "{}", params: ["note": "<b>bold</b>"]))
-    running.logMetric("train/loss", step: 0, value: 5)
+    running.logMetric(Metric("train/loss", goal: .min), step: 0, value: 5)
     try running.flush()
     let gap = directory.appendingPathComponent("gap.csv").path
     try CSVTable(
@@ -186,7 +186,7 @@ func get(_ target: String, port: UInt16, method: String = "GET") async throws ->
     let registry = try Registry(path: fixture.databasePath)
     let run = try registry.startRun(RunSpec(name: "live", kind: .lm, mixer: "attention", configJSON: "{}", params: [:]))
     for step in 0..<50 {
-      run.logMetric("train/loss", step: step, value: 1)
+      run.logMetric(Metric("train/loss", goal: .min), step: step, value: 1)
       try run.flush()
       #expect(try await get("/run?name=live", port: port).status == 200)
     }

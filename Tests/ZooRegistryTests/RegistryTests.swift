@@ -12,6 +12,8 @@ func temporaryRegistryPath() throws -> String {
   return dir.appendingPathComponent("zoo.db").path
 }
 
+let evalLoss = Metric("eval/loss", goal: .min)
+
 func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", params: [String: String] = [:]) -> RunSpec {
   RunSpec(name: name, kind: kind, mixer: mixer, configJSON: "{\"mixer\":\"\(mixer)\"}", params: params)
 }
@@ -23,7 +25,10 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     let again = try Registry(path: path)
     let migrations = try again.query("SELECT version, name FROM zoo_migrations")
     #expect(
-      migrations.rows == [[.integer(1), .text("initial")], [.integer(2), .text("analyses")], [.integer(3), .text("scored runs")]])
+      migrations.rows == [
+        [.integer(1), .text("initial")], [.integer(2), .text("analyses")], [.integer(3), .text("scored runs")],
+        [.integer(4), .text("declared goals, run identity")],
+      ])
     let tables = try again.query("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").rows.map { $0[0].shellText }
     #expect(tables == ["analyses", "artifacts", "datasets", "metric_summary", "metrics", "params", "runs", "zoo_migrations"])
     try again.recordAnalysis(command: "gap", arguments: ["runs": "a,b", "context": "window"], outputs: ["out/gap.csv"])
@@ -36,10 +41,10 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     let registry = try Registry(path: try temporaryRegistryPath())
     let run = try registry.startRun(spec("attn", params: ["lr": "0.001", "d_model": "128"]))
     for step in 0..<10 {
-      run.logMetric("train/loss", step: step, value: Double(10 - step))
-      run.logMetric("eval/accuracy", step: step, value: step == 7 ? 0.9 : 0.1 * Double(step % 5))
+      run.logMetric(Metric("train/loss", goal: .min), step: step, value: Double(10 - step))
+      run.logMetric(Metric("eval/accuracy", goal: .max), step: step, value: step == 7 ? 0.9 : 0.1 * Double(step % 5))
     }
-    run.logMetric("train/loss", step: 10, value: .nan)
+    run.logMetric(Metric("train/loss", goal: .min), step: 10, value: .nan)
     try run.finish(.finished)
 
     #expect(try registry.runStatus(named: "attn") == .finished)
@@ -49,10 +54,10 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     #expect(loss.last?.value == nil)  // NaN is stored as NULL
     let summaries = Dictionary(uniqueKeysWithValues: try registry.summaries(ofRun: "attn").map { ($0.key, $0) })
     let l = try #require(summaries["train/loss"])
-    #expect(l.goal == "min" && l.min == 1 && l.max == 10 && l.best == 1 && l.bestStep == 9)
+    #expect(l.goal == .min && l.min == 1 && l.max == 10 && l.best == 1 && l.bestStep == 9)
     #expect(l.last == nil && l.lastStep == 10 && l.count == 11)
     let a = try #require(summaries["eval/accuracy"])
-    #expect(a.goal == "max" && a.best == 0.9 && a.bestStep == 7 && a.last == 0.1 * 4 && a.lastStep == 9)
+    #expect(a.goal == .max && a.best == 0.9 && a.bestStep == 7 && a.last == 0.1 * 4 && a.lastStep == 9)
     let run0 = try #require(try registry.run(named: "attn"))
     #expect(run0.pid == Int64(getpid()) && run0.endedAt != nil)
   }
@@ -67,7 +72,7 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     for step in 0..<100 {
       let v = rng.nextDouble()
       values.append(v)
-      run.logMetric("eval/loss", step: step, value: v)
+      run.logMetric(Metric("eval/loss", goal: .min), step: step, value: v)
     }
     try run.finish(.finished)
     let s = try #require(try registry.summaries(ofRun: "batched").first)
@@ -108,10 +113,10 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     let path = try temporaryRegistryPath()
     let registry = try Registry(path: path)
     let run = try registry.startRun(spec("r"))
-    run.logMetric("train/loss", step: 0, value: 3)
+    run.logMetric(Metric("train/loss", goal: .min), step: 0, value: 3)
     try run.finish(.killed)
     let resumed = try registry.resumeRun(named: "r")
-    resumed.logMetric("train/loss", step: 1, value: 2)
+    resumed.logMetric(Metric("train/loss", goal: .min), step: 1, value: 2)
     try resumed.finish(.finished)
     #expect(try registry.runStatus(named: "r") == .finished)
     #expect(try registry.metrics(ofRun: "r").map(\.step) == [0, 1])
@@ -123,8 +128,8 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     let path = try temporaryRegistryPath()
     let registry = try Registry(path: path)
     let run = try registry.startRun(spec("r"))
-    for (step, value) in [(1, 5.0), (2, 4.0), (3, 1.0), (4, 0.5)] { run.logMetric("train/loss", step: step, value: value) }
-    run.logMetric("eval/loss", step: 4, value: 0.7)
+    for (step, value) in [(1, 5.0), (2, 4.0), (3, 1.0), (4, 0.5)] { run.logMetric(Metric("train/loss", goal: .min), step: step, value: value) }
+    run.logMetric(Metric("eval/loss", goal: .min), step: 4, value: 0.7)
     try run.flush()
     let resumed = try registry.resumeRun(named: "r", after: 2, redoing: ["eval/loss"])
     #expect(try registry.metrics(ofRun: "r").map(\.step) == [1, 2])
@@ -132,7 +137,7 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     #expect(try registry.summaries(ofRun: "r").count == 1)
     #expect(summary.key == "train/loss" && summary.count == 2 && summary.min == 4 && summary.last == 4 && summary.lastStep == 2)
     #expect(summary.best == 4 && summary.bestStep == 2 && summary.max == 5)
-    resumed.logMetric("train/loss", step: 3, value: 3)
+    resumed.logMetric(Metric("train/loss", goal: .min), step: 3, value: 3)
     try resumed.finish(.finished)
     let after = try #require(try registry.summaries(ofRun: "r").first)
     #expect(after.count == 3 && after.min == 3 && after.last == 3 && after.lastStep == 3)
@@ -205,17 +210,17 @@ func spec(_ name: String, kind: RunKind = .lm, mixer: String = "attention", para
     try Data("abd".utf8).write(to: URL(fileURLWithPath: b))
     let scored = RunSpec(name: "pythia", kind: .scored, mixer: "GPTNeoXForCausalLM", configJSON: "{}", params: ["dtype": "float32"])
     let artifact = try ArtifactRecord(kind: "losses", file: a)
-    #expect(try registry.addFinishedRun(scored, metrics: ["eval/loss": 3.25], artifact: artifact) == .added)
+    #expect(try registry.addFinishedRun(scored, metrics: [evalLoss: 3.25], artifact: artifact) == .added)
     let run = try registry.requireRun(named: "pythia")
     #expect(run.kind == "scored" && run.status == .finished && run.pid == nil && run.endedAt != nil)
     #expect(try registry.summaries(ofRun: "pythia").map { [$0.key, "\($0.last!)", "\($0.best!)", "\($0.count)"] } == [["eval/loss", "3.25", "3.25", "1"]])
     #expect(try registry.artifacts(ofRun: "pythia") == [artifact])
     #expect(try registry.params(ofRun: "pythia").map(\.key) == ["dtype"])
-    #expect(try registry.addFinishedRun(scored, metrics: ["eval/loss": 3.25], artifact: artifact) == .unchanged)
+    #expect(try registry.addFinishedRun(scored, metrics: [evalLoss: 3.25], artifact: artifact) == .unchanged)
     #expect(try registry.query("SELECT count(*) FROM metrics").rows == [[.integer(1)]])
     #expect(try registry.query("SELECT count(*) FROM artifacts").rows == [[.integer(1)]])
     #expect {
-      try registry.addFinishedRun(scored, metrics: ["eval/loss": 3.5], artifact: try ArtifactRecord(kind: "losses", file: b))
+      try registry.addFinishedRun(scored, metrics: [evalLoss: 3.5], artifact: try ArtifactRecord(kind: "losses", file: b))
     } throws: { error in
       guard case .conflictingRun("pythia", let reason) = error as? TrackerError else { return false }
       return reason.contains(a) && reason.contains(b)

@@ -128,6 +128,10 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     let run = try #require(tracker.runs["g"])
     #expect(run.status == .finished)
     #expect(run.values("train/loss").count == 150)
+    #expect(run.goals == [
+      "train/loss": .min, "train/lr": MetricGoal.none, "train/grad_norm": MetricGoal.none, "train/tokens_per_s": .max,
+      "eval/loss": .min, "eval/unigram_loss": .min, "train/unigram_entropy": MetricGoal.none,
+    ])
     #expect(run.artifacts.map(\.kind) == ["losses", "checkpoint"])
     // The grammar makes 2 of every 3 tokens predictable: well below the unigram entropy.
     #expect(result.evalLoss < result.unigramHeldOutLoss - 0.5, "eval \(result.evalLoss) vs unigram \(result.unigramHeldOutLoss)")

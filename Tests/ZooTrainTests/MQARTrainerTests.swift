@@ -23,6 +23,7 @@ func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? =
     let run = try #require(tracker.runs["tiny"])
     #expect(run.status == .finished && run.spec.kind == .mqar)
     #expect(run.spec.params["num_kv_pairs"] == "2" && run.spec.params["seq_len"] == "32")
+    #expect(run.goals == ["train/loss": .min, "train/epoch_seconds": MetricGoal.none, "eval/loss": .min, "eval/accuracy": .max])
     let accuracy = run.values("eval/accuracy")
     #expect(accuracy.count == result.epochs)
     // Two kv pairs over 64 value tokens: chance is 1/64; training must do far better.

@@ -78,7 +78,7 @@ public struct LMTrainer {
       try run?.finish(.finished)
       return result
     } catch let error as TrainError {
-      if case .nonFinite(let step, let loss) = error { run?.logMetric("train/loss", step: step, value: loss) }
+      if case .nonFinite(let step, let loss) = error { run?.logMetric(.trainLoss, step: step, value: loss) }
       if case .interrupted = error { try? run?.finish(.killed) } else { try? run?.finish(.failed) }
       throw error
     } catch {
@@ -132,12 +132,12 @@ public struct LMTrainer {
       lastLoss = done.loss
       lossSinceLog += done.loss
       stepsSinceLog += 1
-      run?.logMetric("train/loss", step: step, value: done.loss)
-      run?.logMetric("train/lr", step: step, value: done.learningRate)
-      run?.logMetric("train/grad_norm", step: step, value: done.gradNorm ?? .nan)
+      run?.logMetric(.trainLoss, step: step, value: done.loss)
+      run?.logMetric(.trainLearningRate, step: step, value: done.learningRate)
+      run?.logMetric(.trainGradNorm, step: step, value: done.gradNorm ?? .nan)
       if step % config.logEvery == 0 || step == config.steps {
         let tokens = Double((step - startStep) * batch * length)
-        run?.logMetric("train/tokens_per_s", step: step, value: tokens / max(seconds(since: started, clock), 1e-9))
+        run?.logMetric(.trainTokensPerSecond, step: step, value: tokens / max(seconds(since: started, clock), 1e-9))
         progress.update(
           done: Double(step), rates: [.init("tok/s", tokens)],
           detail: String(format: "loss %.4f lr %.2e", lossSinceLog / Double(stepsSinceLog), done.learningRate))
@@ -157,9 +157,9 @@ public struct LMTrainer {
         tokenStore: part.name, tokenStoreSHA256: part.sha256, rangeStart: corpus.evalRange.lowerBound,
         rangeEnd: corpus.evalRange.upperBound, seqLen: length, run: name, modelJSON: config.model.json))
     let unigram = corpus.unigramBaselines(vocabSize: config.model.vocabSize)
-    run?.logMetric("eval/loss", step: config.steps, value: evaluation.meanLoss)
-    run?.logMetric("eval/unigram_loss", step: config.steps, value: unigram.heldOutLoss)
-    run?.logMetric("train/unigram_entropy", step: config.steps, value: unigram.trainEntropy)
+    run?.logMetric(.evalLoss, step: config.steps, value: evaluation.meanLoss)
+    run?.logMetric(.evalUnigramLoss, step: config.steps, value: unigram.heldOutLoss)
+    run?.logMetric(.trainUnigramEntropy, step: config.steps, value: unigram.trainEntropy)
     try run?.logArtifact(kind: "losses", path: lossesPath)
     try run?.logArtifact(kind: "checkpoint", path: checkpointPath)
     return LMTrainingResult(

@@ -259,7 +259,7 @@ public struct MQARTrainer {
           lossTotal += e.lossSum
           let accuracy = Double(e.correct) / Double(max(1, e.labeled))
           state["slice:" + MQARTrainingConfig.sliceName(task)] = accuracy
-          if tests.count > 1 { run?.logMetric("eval/accuracy/" + MQARTrainingConfig.sliceName(task), step: epoch, value: accuracy) }
+          if tests.count > 1 { run?.logMetric(.evalAccuracy(slice: MQARTrainingConfig.sliceName(task)), step: epoch, value: accuracy) }
         }
         let accuracy = Double(correct) / Double(max(1, labeled))
         let trainLoss = state["epoch_loss_sum"] / state["epoch_batches"]
@@ -269,10 +269,10 @@ public struct MQARTrainer {
         state["test_loss"] = lossTotal / Double(max(1, labeled))
         state["epoch_loss_sum"] = 0
         state["epoch_batches"] = 0
-        run?.logMetric("train/loss", step: epoch, value: trainLoss)
-        run?.logMetric("train/epoch_seconds", step: epoch, value: seconds)
-        run?.logMetric("eval/loss", step: epoch, value: state["test_loss"])
-        run?.logMetric("eval/accuracy", step: epoch, value: accuracy)
+        run?.logMetric(.trainLoss, step: epoch, value: trainLoss)
+        run?.logMetric(.trainEpochSeconds, step: epoch, value: seconds)
+        run?.logMetric(.evalLoss, step: epoch, value: state["test_loss"])
+        run?.logMetric(.evalAccuracy, step: epoch, value: accuracy)
         bar.update(
           done: Double(epoch + 1), rates: [.init("tok/s", Double(done.step * config.batch * length))],
           detail: String(format: "epoch %d acc %.4f loss %.4f (%.1fs)", epoch, accuracy, trainLoss, seconds))
