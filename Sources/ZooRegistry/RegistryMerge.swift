@@ -1,4 +1,5 @@
 import Foundation
+import ZooTracking
 
 /// What one ``Registry/merge(from:)`` did.
 public struct MergeReport: Sendable, Equatable {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ZooSupport
+import ZooTracking
 
 @testable import ZooRegistry
 

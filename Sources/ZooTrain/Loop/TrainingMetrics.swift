@@ -1,4 +1,4 @@
-import ZooRegistry
+import ZooTracking
 
 /// The metrics Zoo's trainers log, each with its goal.
 extension Metric {
