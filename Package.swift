@@ -5,7 +5,8 @@
 //   C system libraries -> ZooSupport / ZooStorage / ZooTokenizer / ZooTensor / ZooTracking
 //     -> ZooIngest / ZooRegistry / ZooModel / ZooTrain / ZooAnalysis / ZooDashboard -> zoo-* executables.
 // The ingester and trainers log through ZooTracking's protocol and never see SQLite (ZooRegistry
-// implements it); analysis never imports the model or the registry. Only executables use ArgumentParser.
+// implements it); analysis never imports the model or the registry. Only executables and ZooCommandLine
+// (their shared option groups) use ArgumentParser.
 //
 // Timed builds: swift build -c release -Xswiftc -target-cpu -Xswiftc haswell
 // (Swift's default x86-64 target is SSE2: SIMD FMA and Float16 become libcalls; see README).
@@ -68,16 +69,21 @@ let package = Package(
         .product(name: "FlyingSocks", package: "FlyingFox"),
       ]),
 
+    // Option groups more than one executable offers (the Slurm launcher's); the only library on ArgumentParser.
+    .target(
+      name: "ZooCommandLine",
+      dependencies: ["ZooSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
     .executableTarget(
       name: "zoo-ingest",
       dependencies: [
-        "ZooIngest", "ZooRegistry", "ZooTokenizer", "ZooSupport",
+        "ZooCommandLine", "ZooIngest", "ZooRegistry", "ZooTokenizer", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(
       name: "zoo-train",
       dependencies: [
-        "ZooTrain", "ZooModel", "ZooTensor", "ZooRegistry", "ZooTracking", "ZooSupport",
+        "ZooCommandLine", "ZooTrain", "ZooModel", "ZooTensor", "ZooRegistry", "ZooTracking", "ZooSupport",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
       ]),
     .executableTarget(

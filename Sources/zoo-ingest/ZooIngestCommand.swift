@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooCommandLine
 import ZooIngest
 import ZooRegistry
 import ZooSupport

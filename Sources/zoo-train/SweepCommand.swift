@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ZooCommandLine
 import ZooRegistry
 import ZooSupport
 import ZooTrain
