@@ -12,6 +12,8 @@ public enum MixerCatalogue {
     H3Mixer.Config.self,
     HyenaMixer.Config.self,
     LongConvMixer.Config.self,
+    DeltaNetMixer.Config.self,
+    GatedDeltaNetMixer.Config.self,
     MambaMixer.Config.self,
     RetNetMixer.Config.self,
     RWKVMixer.Config.self,

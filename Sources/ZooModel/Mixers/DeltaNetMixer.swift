@@ -1,0 +1,110 @@
+import Foundation
+import ZooTensor
+
+/// Zoology's DeltaNet (`zoology/mixers/delta_net.py`, flash-linear-attention's `DeltaNet` layer with
+/// the options Zoology runs: β from a sigmoid, SiLU short convolutions, L2-normalized queries and
+/// keys; Yang et al. 2024), with `key = ⌊d·expand_k⌋`, `value = ⌊d·expand_v⌋`, `H` heads of
+/// `K = key/H`, `V = value/H`:
+///
+///     q, k = l2norm(SiLU(conv(q_proj(x)))), l2norm(SiLU(conv(k_proj(x))))   per head, no biases
+///     v    = SiLU(conv(v_proj(x)))                                         depthwise, kernel conv_size
+///     β    = σ(b_proj(x))                                                  one per head
+///     o    = deltaRule(q, k, v, β)                 S_t = (I − β_t k_t k_tᵀ) S_{t−1} + β_t k_t v_tᵀ, o_t = S_tᵀ q_t/√K
+///     y    = o_proj(RMSNorm(o) [⊙ SiLU(g_proj(x))])                        RMSNorm per head, weight shared
+///
+/// trained in the chunked (WY) form, chunks of 64 (fla's). Initialization as Zoology's: the
+/// projections N(0, std) (`_init_weights`; `o_proj` is not an `out_proj`, so it keeps std), the
+/// convolutions PyTorch's default U(±1/√conv_size) without bias, the norm's weight 1. Zoology casts
+/// q, k, v to bfloat16 for fla's kernel (float32 inside); Zoo computes in float32 throughout.
+public final class DeltaNetMixer: SequenceMixer {
+  /// DeltaNet's options (Zoology's `DeltaNet` arguments; defaults as Zoology's `add_delta_net`).
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "delta_net"
+    public static let summary = "DeltaNet: the delta rule over L2-normalized q, k with β = σ(b_proj(x)), short convolutions, chunked (WY) training form"
+    public static let optionHelp = [
+      "num_heads": "heads (must divide the key and value widths)",
+      "expand_k": "key width / d_model (key width = floor(d_model·expand_k))",
+      "expand_v": "value width / d_model",
+      "use_gate": "gate the normed output with SiLU(g_proj(x))",
+      "conv_size": "kernel of the short convolutions on q, k and v",
+    ]
+    public var numHeads: Int
+    public var expandK: Double
+    public var expandV: Double
+    public var useGate: Bool
+    public var convSize: Int
+
+    enum CodingKeys: String, CodingKey {
+      case numHeads = "num_heads"
+      case expandK = "expand_k"
+      case expandV = "expand_v"
+      case useGate = "use_gate"
+      case convSize = "conv_size"
+    }
+
+    public init(layer: Int) { self.init() }
+    public init(numHeads: Int = 2, expandK: Double = 1, expandV: Double = 1, useGate: Bool = false, convSize: Int = 4) {
+      (self.numHeads, self.expandK, self.expandV, self.useGate, self.convSize) = (numHeads, expandK, expandV, useGate, convSize)
+    }
+    /// Layer 1 gates its output and has values twice as wide as its keys.
+    public static func tiny(layer: Int) -> Config { layer == 0 ? Config() : Config(expandV: 2, useGate: true) }
+
+    /// `(key, value)` widths for width `dModel`.
+    func widths(dModel: Int) -> (key: Int, value: Int) { (Int(Double(dModel) * expandK), Int(Double(dModel) * expandV)) }
+
+    public func validate(dModel: Int) throws {
+      let (key, value) = widths(dModel: dModel)
+      if numHeads < 1 || key < numHeads || value < numHeads || key % numHeads != 0 || value % numHeads != 0 {
+        throw ModelError.invalidConfig("num_heads (\(numHeads)) must divide the key width \(key) (expand_k) and the value width \(value) (expand_v)")
+      }
+      if convSize < 1 { throw ModelError.invalidConfig("conv_size must be positive, got \(convSize)") }
+    }
+
+    public func makeMixer(context: MixerContext) -> any SequenceMixer { DeltaNetMixer(context: context, config: self) }
+  }
+
+  /// fla's chunk size.
+  static let chunkSize = 64
+  let qProj, kProj, vProj, bProj, qConv, kConv, vConv, normWeight, oProj: NamedParameter
+  let gProj: NamedParameter?
+  let heads, keyDim, valueDim: Int
+
+  public init(context: MixerContext, config: Config) {
+    let d = context.dModel
+    let (key, value) = config.widths(dModel: d)
+    (heads, keyDim, valueDim) = (config.numHeads, key / config.numHeads, value / config.numHeads)
+    let bound = 1 / Float(config.convSize).squareRoot()
+    qProj = NamedParameter("q_proj.weight", [key, d], std: context.std)
+    kProj = NamedParameter("k_proj.weight", [key, d], std: context.std)
+    vProj = NamedParameter("v_proj.weight", [value, d], std: context.std)
+    bProj = NamedParameter("b_proj.weight", [heads, d], std: context.std)
+    qConv = NamedParameter("q_conv1d.weight", [key, 1, config.convSize], initializer: .uniform(bound: bound))
+    kConv = NamedParameter("k_conv1d.weight", [key, 1, config.convSize], initializer: .uniform(bound: bound))
+    vConv = NamedParameter("v_conv1d.weight", [value, 1, config.convSize], initializer: .uniform(bound: bound))
+    gProj = config.useGate ? NamedParameter("g_proj.weight", [value, d], std: context.std) : nil
+    normWeight = NamedParameter("o_norm.weight", [valueDim], initializer: .constant(1))
+    oProj = NamedParameter("o_proj.weight", [d, value], std: context.std)
+  }
+
+  public var parameters: [NamedParameter] {
+    [qProj, kProj, vProj, bProj, qConv, kConv, vConv] + (gProj.map { [$0] } ?? []) + [normWeight, oProj]
+  }
+
+  /// The delta rule's state `H·K·V` (Zoology's `state_size`; like Zoology it leaves out the short
+  /// convolutions' windows).
+  public func stateSize(length: Int) -> Int { heads * keyDim * valueDim }
+
+  public func forward(_ x: Tensor, tape: Tape) -> Tensor {
+    func convolved(_ projection: NamedParameter, _ convolution: NamedParameter) -> Tensor {
+      tape.silu(tape.shortConvolution(tape.linear(x, weight: projection.tensor, bias: nil), weight: convolution.tensor, bias: nil))
+    }
+    let q = tape.l2NormalizeHeads(convolved(qProj, qConv), heads: heads)
+    let k = tape.l2NormalizeHeads(convolved(kProj, kConv), heads: heads)
+    let v = convolved(vProj, vConv)
+    let beta = tape.sigmoid(tape.linear(x, weight: bProj.tensor, bias: nil))
+    let o = tape.deltaRule(q: q, k: k, v: v, beta: beta, logDecay: nil, heads: heads, form: .chunked(size: Self.chunkSize))
+    var y = tape.rmsNorm(o, weight: normWeight.tensor)
+    if let gProj { y = tape.multiply(y, tape.silu(tape.linear(x, weight: gProj.tensor, bias: nil))) }
+    return tape.linear(y, weight: oProj.tensor, bias: nil)
+  }
+}
