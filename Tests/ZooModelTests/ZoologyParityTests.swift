@@ -5,7 +5,8 @@ import ZooTensor
 
 @testable import ZooModel
 
-/// A dump of one of Zoology's own mixer modules, written by `Fixtures/make_zoology_reference.py`.
+/// A dump of one of Zoology's own mixer modules, written by `Fixtures/make_zoology_reference.py` (the delta
+/// nets' by `Fixtures/make_delta_rule_reference.py`, which also writes fla's delta rule ops to `Fixtures/fla`).
 struct ZoologyReference {
   struct Entry: Decodable {
     let name: String
@@ -21,8 +22,8 @@ struct ZoologyReference {
   let meta: Meta
   let floats: [Float]
 
-  init(_ name: String) throws {
-    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/zoology")
+  init(_ name: String, folder: String = "zoology") throws {
+    let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/" + folder)
     meta = try JSONDecoder().decode(Meta.self, from: Data(contentsOf: dir.appendingPathComponent(name + ".json")))
     let data = try Data(contentsOf: dir.appendingPathComponent(name + ".bin"))
     floats = data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
@@ -50,8 +51,13 @@ private func mixer(_ reference: ZoologyReference) throws -> (config: any MixerCo
 @Suite struct ZoologyParityTests {
   /// Zoo's mixer with the weights of Zoology's module (HazyResearch/zoology d88d6f5, run in float64)
   /// gives its output and the gradients of its input and of every parameter. RWKV's module runs only
-  /// on CUDA (see the script); it is checked against Zoo's PyTorch twin in TorchParityTests.
-  @Test(arguments: ["attention", "base_conv_short", "base_conv_long", "hyena", "based", "h3", "mamba"])
+  /// on CUDA (see the script); it is checked against Zoo's PyTorch twin in TorchParityTests. DeltaNet's
+  /// and Gated DeltaNet's run with fla's naive recurrences in place of its Triton kernels (80 tokens: two
+  /// of Zoo's chunks), with and without their output gate.
+  @Test(arguments: [
+    "attention", "base_conv_short", "base_conv_long", "hyena", "based", "h3", "mamba", "delta_net", "delta_net_gate",
+    "gated_delta_net", "gated_delta_net_gate",
+  ])
   func mixerMatchesZoologysModule(name: String) throws {
     let reference = try ZoologyReference(name)
     let (config, d) = try mixer(reference)

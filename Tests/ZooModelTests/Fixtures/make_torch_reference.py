@@ -57,10 +57,19 @@ CASES = {
     # Zoo's per-layer form: Zoology's defaults on layer 0, two bands and a narrower MLP on layer 1.
     "long_conv": dict(mixers=[dict(name="long_conv", d_emb=3, d_hidden=16), dict(name="long_conv", d_emb=5, d_hidden=8)],
                       d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
+    # Zoology's add_delta_net / add_gated_delta_net options on layer 0; on layer 1 four heads, the output gate
+    # and other value widths (and a kernel-3 convolution for DeltaNet).
+    "delta_net": dict(mixers=[dict(name="delta_net", num_heads=2, expand_k=1.0, expand_v=1.0, use_gate=False, conv_size=4),
+                              dict(name="delta_net", num_heads=4, expand_k=1.0, expand_v=2.0, use_gate=True, conv_size=3)],
+                      d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
+    "gated_delta_net": dict(mixers=[dict(name="gated_delta_net", num_heads=2, expand_v=2, use_gate=False, conv_size=4),
+                                    dict(name="gated_delta_net", num_heads=4, expand_v=1, use_gate=True, conv_size=4)],
+                            d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
 }
-# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs (Long Conv: filter taps) of
-# order one, so the recurrences and normalizers are far from their trivial regime and the mixer shows in the loss.
-SCALED = ("rwkv", "mamba", "h3", "retnet", "long_conv")
+# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs (Long Conv: filter taps; the delta
+# nets: values, betas and decays) of order one, so the recurrences and normalizers are far from their trivial
+# regime and the mixer shows in the loss.
+SCALED = ("rwkv", "mamba", "h3", "retnet", "long_conv", "delta_net", "gated_delta_net")
 
 for name, cfg in CASES.items():
     if only and name not in only:
@@ -104,7 +113,7 @@ for name, cfg in CASES.items():
     assert not any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules())
     for pname, p in model.named_parameters():
         add("param:" + pname, p)
-        add("grad:" + pname, p.grad)
+        add("grad:" + pname, p.grad if p.grad is not None else torch.zeros_like(p))  # Gated DeltaNet's unused D
     add("per_token_loss", per_token)
     meta = {"config": cfg, "batch": batch, "length": length, "inputs": inputs.ravel().tolist(),
             "targets": targets.ravel().tolist(), "loss": loss.item(), "torch": torch.__version__,

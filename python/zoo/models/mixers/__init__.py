@@ -3,6 +3,8 @@ names and shapes, and `make_mixer`, which builds the mixer of one layer from a m
 from .attention import MHA
 from .base_conv import BaseConv
 from .based import Based
+from .delta_net import DeltaNet
+from .gated_delta_net import GatedDeltaNet
 from .h3 import H3
 from .hyena import Hyena
 from .long_conv import LongConv
@@ -11,8 +13,8 @@ from .retnet import RetNet
 from .rwkv import RWKV
 
 #: Zoo mixers that have a PyTorch twin.
-NAMES = ("attention", "sliding_window_attention", "base_conv", "based", "h3", "hyena", "long_conv", "mamba", "retnet",
-         "rwkv")
+NAMES = ("attention", "sliding_window_attention", "base_conv", "based", "h3", "hyena", "long_conv", "delta_net",
+         "gated_delta_net", "mamba", "retnet", "rwkv")
 
 
 def make_mixer(mixer, cfg, layer):
@@ -33,6 +35,10 @@ def make_mixer(mixer, cfg, layer):
         return Hyena(d, cfg["l_max"])
     if name == "long_conv":
         return LongConv(d, cfg["l_max"], mixer["d_emb"], mixer["d_hidden"])
+    if name == "delta_net":
+        return DeltaNet(d, mixer["num_heads"], mixer["expand_k"], mixer["expand_v"], mixer["use_gate"], mixer["conv_size"])
+    if name == "gated_delta_net":
+        return GatedDeltaNet(d, mixer["num_heads"], mixer["expand_v"], mixer["use_gate"], mixer["conv_size"])
     if name == "mamba":
         return Mamba(d, mixer["d_state"])
     if name == "retnet":
