@@ -72,18 +72,19 @@ public enum DeltaRule {
 
   /// One item's rows: pointers to its first token and the row strides.
   struct Item<T: DeltaRuleElement> {
-    var q, k, v, beta: UnsafePointer<T>
-    var logDecay: UnsafePointer<T>?
+    let q, k, v, beta: UnsafePointer<T>
+    let logDecay: UnsafePointer<T>?
     let keyStride, valueStride, scalarStride: Int
 
     init(_ inputs: Inputs<T>, _ shape: Shape, item: Int) {
       let (b, h) = (item / shape.heads, item % shape.heads)
-      (keyStride, valueStride, scalarStride) = (shape.heads * shape.keyDim, shape.heads * shape.valueDim, shape.heads)
-      q = inputs.q + b * shape.length * keyStride + h * shape.keyDim
-      k = inputs.k + b * shape.length * keyStride + h * shape.keyDim
-      v = inputs.v + b * shape.length * valueStride + h * shape.valueDim
-      beta = inputs.beta + b * shape.length * scalarStride + h
-      logDecay = inputs.logDecay.map { $0 + b * shape.length * scalarStride + h }
+      let (keys, values, scalars) = (shape.heads * shape.keyDim, shape.heads * shape.valueDim, shape.heads)
+      (keyStride, valueStride, scalarStride) = (keys, values, scalars)
+      q = inputs.q + b * shape.length * keys + h * shape.keyDim
+      k = inputs.k + b * shape.length * keys + h * shape.keyDim
+      v = inputs.v + b * shape.length * values + h * shape.valueDim
+      beta = inputs.beta + b * shape.length * scalars + h
+      logDecay = inputs.logDecay.map { $0 + b * shape.length * scalars + h }
     }
 
     /// Offsets of token `t`'s key row, value row and scalars from the item's first token.
@@ -480,14 +481,14 @@ public enum DeltaRule {
   /// A chunk's gradient buffers in the backward pass, for one item.
   final class ChunkGradients<T: DeltaRuleElement> {
     let buffer: UnsafeMutablePointer<T>
-    let chunk, keyDim, valueDim: Int
+    let keyDim: Int
     /// dγ, dβ `[chunk]`; dK and a `[n, K]` product; dV', a scaled copy of V' or dO `[n, V]`.
     let dGamma, dBeta, dK, keyWork, dFresh, scaledFresh: UnsafeMutablePointer<T>
     /// d[U | W] `[n, V + K]`, an `[n, n]` product (dP, then dA), the states' gradients `[K, V]`.
     let dSolved, square, dState, dEntering: UnsafeMutablePointer<T>
 
     init(chunk: Int, keyDim: Int, valueDim: Int) {
-      (self.chunk, self.keyDim, self.valueDim) = (chunk, keyDim, valueDim)
+      self.keyDim = keyDim
       buffer = .allocate(capacity: 2 * chunk + chunk * (2 * keyDim + 2 * valueDim + valueDim + keyDim) + chunk * chunk + 2 * keyDim * valueDim)
       (dGamma, dBeta) = (buffer, buffer + chunk)
       dK = buffer + 2 * chunk
