@@ -8,6 +8,9 @@ load `zoo-train export` directories); this script imports them from ../python.
 Benchmark (what `zoo-bench mixers --torch` runs; prints CSV mixer,seq_len,batch,median_ms,tokens_per_s):
     python3 bench/torch_mixers.py --d-model 128 \
         --lengths 256,1024,4096 --tokens 8192 --threads 2 --mixers attention,base_conv,hyena,based,rwkv,mamba
+
+The delta nets' twins compute the delta rule in its chunked form (chunks of 64, one triangular solve per chunk):
+an eager PyTorch peer of Zoo's chunked kernel (fla's own kernels are Triton, GPU only).
 """
 import argparse
 import os
@@ -21,12 +24,21 @@ from zoo.models.mixers import NAMES, make_mixer as make_twin  # noqa: E402
 from zoo.models.skeleton import model_config  # noqa: E402
 
 
+#: Mixers whose options the flat ones below do not cover, with Zoo's defaults (their `Config(layer:)`), which
+#: `zoo-bench mixers` uses.
+DEFAULTS = dict(delta_net=dict(num_heads=2, expand_k=1.0, expand_v=1.0, use_gate=False, conv_size=4),
+                gated_delta_net=dict(num_heads=2, expand_v=2, use_gate=False, conv_size=4))
+
+
 def make_mixer(name, d, length, heads, feature_dim):
     """One mixer as `zoo-bench mixers` builds it (BaseConv: the implicit long convolution), in float32."""
     if name not in NAMES:
         raise SystemExit(f"no PyTorch version of mixer {name}")
-    cfg = model_config(dict(mixer=name, n_layers=1, d_model=d, num_heads=heads, feature_dim=feature_dim, l_max=length,
-                            kernel_size=[-1]))
+    if name in DEFAULTS:
+        cfg = model_config(dict(mixers=[dict(name=name, **DEFAULTS[name])], d_model=d, l_max=length))
+    else:
+        cfg = model_config(dict(mixer=name, n_layers=1, d_model=d, num_heads=heads, feature_dim=feature_dim,
+                                l_max=length, kernel_size=[-1]))
     return make_twin(cfg["mixers"][0], cfg, layer=0).float()
 
 

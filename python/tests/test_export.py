@@ -38,6 +38,8 @@ RUNS = {
     "retnet": ["--mixer", "retnet", "--num-heads", "2"],
     "rwkv": ["--mixer", "rwkv"],
     "mamba": ["--mixer", "mamba", "--d-state", "8"],
+    "delta_net": ["--mixer", "delta_net", "--use-gate", "false,true", "--expand-v", "1,2"],
+    "gated_delta_net": ["--mixer", "gated_delta_net", "--num-heads", "2,4", "--use-gate", "true"],
     "hybrid": ["--mixer", "base_conv,based", "--kernel-size", "3"],
 }
 
