@@ -89,18 +89,13 @@ struct MixerBenchmark: ParsableCommand {
     guard FileManager.default.fileExists(atPath: torchScript) else {
       throw ValidationError("\(torchScript) not found (run from the package root or pass --torch-script)")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
-      "python3", torchScript, "--mixers", names.joined(separator: ","), "--d-model", String(dModel), "--lengths", lengths,
-      "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(threads),
-    ]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw ValidationError("\(torchScript) failed (exit \(process.terminationStatus))") }
+    let (status, data) = try runPython(
+      [
+        torchScript, "--mixers", names.joined(separator: ","), "--d-model", String(dModel), "--lengths", lengths,
+        "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(threads),
+      ], showErrors: true)
+    guard status == 0 else { throw ValidationError("\(torchScript) failed (exit \(status))") }
+    let output = String(decoding: data, as: UTF8.self)
     var out: [String: Double] = [:]
     for line in output.split(separator: "\n") {
       let f = line.split(separator: ",")
