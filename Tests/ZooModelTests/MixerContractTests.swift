@@ -170,7 +170,7 @@ let contractCases: [(String, Int)] = MixerCatalogue.configs.flatMap { type in
       mixer: "base_conv,based", layers: 4, options: ["num_heads": .int(2), "feature_dim": .int(4), "kernel_size": .array([.int(3), .int(-1)])],
       dModel: 8, vocabSize: 11, maxPositions: 0, lMax: 12)
     #expect(config == expected)
-    #expect(try JSONDecoder().decode(ModelConfig.self, from: Data(config.json.utf8)) == config)
+    #expect(try JSONDecoder().decode(ModelConfig.self, from: Data(config.canonicalJSON.utf8)) == config)
   }
 
   /// Based's quadratic (training) view equals its recurrent (linear-time) view.
