@@ -9,10 +9,12 @@ public enum MixerCatalogue {
     SlidingWindowAttentionMixer.Config.self,
     BaseConvMixer.Config.self,
     BasedMixer.Config.self,
+    GLAMixer.Config.self,
     H3Mixer.Config.self,
     HyenaMixer.Config.self,
     LongConvMixer.Config.self,
     MambaMixer.Config.self,
+    Mamba2Mixer.Config.self,
     RetNetMixer.Config.self,
     RWKVMixer.Config.self,
   ]

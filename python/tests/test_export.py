@@ -38,6 +38,8 @@ RUNS = {
     "retnet": ["--mixer", "retnet", "--num-heads", "2"],
     "rwkv": ["--mixer", "rwkv"],
     "mamba": ["--mixer", "mamba", "--d-state", "8"],
+    "gla": ["--mixer", "gla", "--num-heads", "2,4", "--use-short-conv", "false,true", "--conv-size", "3", "--chunk-size", "5"],
+    "mamba2": ["--mixer", "mamba2", "--d-state", "8", "--head-dim", "16", "--chunk-size", "5"],
     "hybrid": ["--mixer", "base_conv,based", "--kernel-size", "3"],
 }
 

@@ -1,19 +1,20 @@
 import ZooSupport
 
-/// Causal depthwise convolution with a short kernel and bias, as PyTorch's
+/// Causal depthwise convolution with a short kernel and an optional bias, as PyTorch's
 /// `Conv1d(d, d, k, groups=d, padding=k-1)` keeping the first `length` outputs:
-/// `y[b, t, c] = bias[c] + Σ_{s<k} w[c, s] · x[b, t − (k−1) + s, c]` (zero before the start).
+/// `y[b, t, c] = bias[c] + Σ_{s<k} w[c, s] · x[b, t − (k−1) + s, c]` (zero before the start; no
+/// bias term without one, as fla's `ShortConvolution` by default).
 public enum ShortConvolution {
   public static func forward(
     _ x: UnsafePointer<Float>, batch: Int, length: Int, d: Int, weight: UnsafePointer<Float>, kernel: Int,
-    bias: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, threads: Int
+    bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let shared = UncheckedSendable((x, y, weight, bias))
     parallelFor(batch, threads: threads) { b in
       let (x, y, weight, bias) = shared.value
       for t in 0..<length {
         let out = y + (b * length + t) * d
-        for c in 0..<d { out[c] = bias[c] }
+        for c in 0..<d { out[c] = bias?[c] ?? 0 }
         for s in 0..<kernel {
           let source = t - (kernel - 1) + s
           guard source >= 0 else { continue }
@@ -64,21 +65,21 @@ public enum ShortConvolution {
 }
 
 extension Tape {
-  /// Causal depthwise convolution of `x` `[batch, length, d]` with `weight` `[d, 1, k]` and `bias` `[d]`.
-  public func shortConvolution(_ x: Tensor, weight: Tensor, bias: Tensor) -> Tensor {
+  /// Causal depthwise convolution of `x` `[batch, length, d]` with `weight` `[d, 1, k]` and `bias` `[d]` (or none).
+  public func shortConvolution(_ x: Tensor, weight: Tensor, bias: Tensor?) -> Tensor {
     let threads = self.threads
     let (batch, length, d) = (x.shape[0], x.shape[1], x.shape[2])
     let kernel = weight.shape.last!
-    precondition(weight.count == d * kernel && bias.count == d, "short convolution: weight \(weight.shape) for \(x.shape)")
+    precondition(weight.count == d * kernel && (bias?.count ?? d) == d, "short convolution: weight \(weight.shape) for \(x.shape)")
     let y = Tensor(uninitialized: x.shape, requiresGrad: true)
     ShortConvolution.forward(
       x.value.baseAddress!, batch: batch, length: length, d: d, weight: weight.value.baseAddress!, kernel: kernel,
-      bias: bias.value.baseAddress!, into: y.value.baseAddress!, threads: threads)
+      bias: bias?.value.baseAddress, into: y.value.baseAddress!, threads: threads)
     record {
       ShortConvolution.backward(
         x.value.baseAddress!, batch: batch, length: length, d: d, weight: weight.value.baseAddress!, kernel: kernel,
         dy: y.grad.baseAddress!, dx: x.requiresGrad ? x.grad.baseAddress! : nil,
-        dWeight: weight.requiresGrad ? weight.grad.baseAddress! : nil, dBias: bias.requiresGrad ? bias.grad.baseAddress! : nil, threads: threads)
+        dWeight: weight.requiresGrad ? weight.grad.baseAddress! : nil, dBias: bias?.requiresGrad == true ? bias!.grad.baseAddress! : nil, threads: threads)
     }
     return y
   }

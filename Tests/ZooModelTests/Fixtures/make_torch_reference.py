@@ -57,10 +57,22 @@ CASES = {
     # Zoo's per-layer form: Zoology's defaults on layer 0, two bands and a narrower MLP on layer 1.
     "long_conv": dict(mixers=[dict(name="long_conv", d_emb=3, d_hidden=16), dict(name="long_conv", d_emb=5, d_hidden=8)],
                       d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
+    # Layer 0 as Zoology's MQAR configs (2 heads, no short convolution; chunks of 5 tokens), layer 1 with the
+    # short convolutions, other widths and one chunk for the whole sequence.
+    "gla": dict(mixers=[dict(name="gla", num_heads=2, expand_k=0.5, expand_v=1.0, gate_low_rank_dim=16,
+                             gate_logit_normalizer=16, use_short_conv=False, conv_size=4, chunk_size=5),
+                        dict(name="gla", num_heads=4, expand_k=1.0, expand_v=0.5, gate_low_rank_dim=5,
+                             gate_logit_normalizer=4, use_short_conv=True, conv_size=3, chunk_size=16)],
+                d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
+    # Four heads of 16 channels and chunks of 5 on layer 0, two heads of 32 and chunks of 16 on layer 1.
+    "mamba2": dict(mixers=[dict(name="mamba2", d_state=8, head_dim=16, chunk_size=5),
+                           dict(name="mamba2", d_state=4, head_dim=32, chunk_size=16)],
+                   d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
 }
-# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs (Long Conv: filter taps) of
-# order one, so the recurrences and normalizers are far from their trivial regime and the mixer shows in the loss.
-SCALED = ("rwkv", "mamba", "h3", "retnet", "long_conv")
+# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs (Long Conv: filter taps; GLA and
+# Mamba-2: gates and steps, so some decays are strong) of order one, so the recurrences and normalizers are far
+# from their trivial regime and the mixer shows in the loss.
+SCALED = ("rwkv", "mamba", "h3", "retnet", "long_conv", "gla", "mamba2")
 
 for name, cfg in CASES.items():
     if only and name not in only:

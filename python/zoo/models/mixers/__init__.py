@@ -3,16 +3,18 @@ names and shapes, and `make_mixer`, which builds the mixer of one layer from a m
 from .attention import MHA
 from .base_conv import BaseConv
 from .based import Based
+from .gla import GLA
 from .h3 import H3
 from .hyena import Hyena
 from .long_conv import LongConv
 from .mamba import Mamba
+from .mamba2 import Mamba2
 from .retnet import RetNet
 from .rwkv import RWKV
 
 #: Zoo mixers that have a PyTorch twin.
-NAMES = ("attention", "sliding_window_attention", "base_conv", "based", "h3", "hyena", "long_conv", "mamba", "retnet",
-         "rwkv")
+NAMES = ("attention", "sliding_window_attention", "base_conv", "based", "gla", "h3", "hyena", "long_conv", "mamba",
+         "mamba2", "retnet", "rwkv")
 
 
 def make_mixer(mixer, cfg, layer):
@@ -27,6 +29,9 @@ def make_mixer(mixer, cfg, layer):
         return BaseConv(d, cfg["l_max"], mixer["kernel_size"])
     if name == "based":
         return Based(d, mixer["num_heads"], mixer["feature_dim"])
+    if name == "gla":
+        return GLA(d, mixer["num_heads"], mixer["expand_k"], mixer["expand_v"], mixer["gate_low_rank_dim"],
+                   mixer["gate_logit_normalizer"], mixer["use_short_conv"], mixer["conv_size"], mixer["chunk_size"])
     if name == "h3":
         return H3(d, mixer["d_state"], mixer["head_dim"])
     if name == "hyena":
@@ -35,6 +40,8 @@ def make_mixer(mixer, cfg, layer):
         return LongConv(d, cfg["l_max"], mixer["d_emb"], mixer["d_hidden"])
     if name == "mamba":
         return Mamba(d, mixer["d_state"])
+    if name == "mamba2":
+        return Mamba2(d, mixer["d_state"], mixer["head_dim"], mixer["chunk_size"])
     if name == "retnet":
         return RetNet(d, mixer["num_heads"])
     if name == "rwkv":
