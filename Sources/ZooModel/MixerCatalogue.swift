@@ -15,6 +15,7 @@ public enum MixerCatalogue {
     MambaMixer.Config.self,
     RetNetMixer.Config.self,
     RWKVMixer.Config.self,
+    RWKV7Mixer.Config.self,
   ]
 
   /// Known mixer names.
