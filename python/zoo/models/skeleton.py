@@ -23,7 +23,8 @@ LEGACY_OPTIONS = dict(num_heads=1, kernel_size=[3, -1], window_size=64, feature_
 MIXER_OPTIONS = dict(
     attention=("num_heads", "attn_dropout"), sliding_window_attention=("num_heads", "window_size", "attn_dropout"),
     base_conv=("kernel_size",), based=("num_heads", "feature_dim"), h3=("d_state", "head_dim"), hyena=(),
-    long_conv=("d_emb", "d_hidden"), mamba=("d_state",), retnet=("num_heads",), rwkv=())
+    long_conv=("d_emb", "d_hidden"), mamba=("d_state",), retnet=("num_heads",), rwkv=(),
+    rwkv7=("head_dim", "decay_low_rank_dim", "gate_low_rank_dim", "a_low_rank_dim", "chunk_size"))
 
 
 def model_config(config):

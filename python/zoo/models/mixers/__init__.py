@@ -9,10 +9,11 @@ from .long_conv import LongConv
 from .mamba import Mamba
 from .retnet import RetNet
 from .rwkv import RWKV
+from .rwkv7 import RWKV7
 
 #: Zoo mixers that have a PyTorch twin.
 NAMES = ("attention", "sliding_window_attention", "base_conv", "based", "h3", "hyena", "long_conv", "mamba", "retnet",
-         "rwkv")
+         "rwkv", "rwkv7")
 
 
 def make_mixer(mixer, cfg, layer):
@@ -39,4 +40,7 @@ def make_mixer(mixer, cfg, layer):
         return RetNet(d, mixer["num_heads"])
     if name == "rwkv":
         return RWKV(d, layer)
+    if name == "rwkv7":
+        return RWKV7(d, mixer["head_dim"], mixer["decay_low_rank_dim"], mixer["gate_low_rank_dim"], mixer["a_low_rank_dim"],
+                     mixer["chunk_size"])
     raise ValueError(f"mixer '{name}' has no PyTorch twin (twins: {', '.join(NAMES)})")
