@@ -50,8 +50,10 @@ private func mixer(_ reference: ZoologyReference) throws -> (config: any MixerCo
 @Suite struct ZoologyParityTests {
   /// Zoo's mixer with the weights of Zoology's module (HazyResearch/zoology d88d6f5, run in float64)
   /// gives its output and the gradients of its input and of every parameter. RWKV's module runs only
-  /// on CUDA (see the script); it is checked against Zoo's PyTorch twin in TorchParityTests.
-  @Test(arguments: ["attention", "base_conv_short", "base_conv_long", "hyena", "based", "h3", "mamba"])
+  /// on CUDA (see the script); it is checked against Zoo's PyTorch twin in TorchParityTests. RWKV-7's
+  /// runs with fla's pure-PyTorch `dplr_recurrence` for fla's Triton `chunk_rwkv7` (Zoo's side runs
+  /// its chunked form, chunks of 5 over length 12).
+  @Test(arguments: ["attention", "base_conv_short", "base_conv_long", "hyena", "based", "h3", "mamba", "rwkv7"])
   func mixerMatchesZoologysModule(name: String) throws {
     let reference = try ZoologyReference(name)
     let (config, d) = try mixer(reference)
