@@ -7,7 +7,7 @@ load `zoo-train export` directories); this script imports them from ../python.
 
 Benchmark (what `zoo-bench mixers --torch` runs; prints CSV mixer,seq_len,batch,median_ms,tokens_per_s):
     python3 bench/torch_mixers.py --d-model 128 \
-        --lengths 256,1024,4096 --tokens 8192 --threads 2 --mixers attention,base_conv,hyena,based,rwkv,mamba
+        --lengths 256,1024,4096 --tokens 8192 --threads 2 --mixers attention,base_conv,hyena,based,rwkv,mamba,rwkv7
 """
 import argparse
 import os
@@ -21,12 +21,19 @@ from zoo.models.mixers import NAMES, make_mixer as make_twin  # noqa: E402
 from zoo.models.skeleton import model_config  # noqa: E402
 
 
+#: Zoo's defaults for mixers whose options the flat (pre-catalogue) config form does not have.
+DEFAULTS = {"rwkv7": dict(head_dim=64, decay_low_rank_dim=16, gate_low_rank_dim=64, a_low_rank_dim=16, chunk_size=16)}
+
+
 def make_mixer(name, d, length, heads, feature_dim):
     """One mixer as `zoo-bench mixers` builds it (BaseConv: the implicit long convolution), in float32."""
     if name not in NAMES:
         raise SystemExit(f"no PyTorch version of mixer {name}")
-    cfg = model_config(dict(mixer=name, n_layers=1, d_model=d, num_heads=heads, feature_dim=feature_dim, l_max=length,
-                            kernel_size=[-1]))
+    if name in DEFAULTS:
+        cfg = model_config(dict(mixers=[dict(name=name, **DEFAULTS[name])], d_model=d, l_max=length))
+    else:
+        cfg = model_config(dict(mixer=name, n_layers=1, d_model=d, num_heads=heads, feature_dim=feature_dim,
+                                l_max=length, kernel_size=[-1]))
     return make_twin(cfg["mixers"][0], cfg, layer=0).float()
 
 

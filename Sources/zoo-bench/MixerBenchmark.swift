@@ -12,8 +12,8 @@ struct MixerBenchmark: ParsableCommand {
     abstract: "Tokens/s of each mixer's forward+backward at several sequence lengths (release build).",
     discussion: """
       With --torch the PyTorch versions (bench/torch_mixers.py: Zoo's PyTorch twins from \
-      python/zoo/models/mixers) of attention, BaseConv, Hyena and Based run in the same command on the same \
-      shapes and threads, and each of those rows gets PyTorch's tokens/s and Zoo's ratio to it.
+      python/zoo/models/mixers) of attention, BaseConv, Hyena, Based and RWKV-7 run in the same command on the \
+      same shapes and threads, and each of those rows gets PyTorch's tokens/s and Zoo's ratio to it.
 
       Example:
         .build/release/zoo-bench mixers --d-model 128 --lengths 256,1024,4096 \\
@@ -30,8 +30,9 @@ struct MixerBenchmark: ParsableCommand {
   @Option(name: .customLong("torch-script"), help: "The PyTorch benchmark script.") var torchScript = "bench/torch_mixers.py"
 
   /// Mixers whose PyTorch version is a fair peer (RWKV's and Mamba's in the script are plain
-  /// reference loops for the parity tests, not the CUDA kernels, so no ratio is drawn for them).
-  static let torchMixers: Set<String> = ["attention", "base_conv", "hyena", "based"]
+  /// reference loops for the parity tests, not the CUDA kernels, so no ratio is drawn for them;
+  /// RWKV-7's runs the same chunked algorithm as Zoo's, in batched PyTorch products).
+  static let torchMixers: Set<String> = ["attention", "base_conv", "hyena", "based", "rwkv7"]
 
   func run() throws {
     Compute.useFastBLASKernels()

@@ -73,7 +73,7 @@ import ZooStorage
   /// that does not mix: sliding-window attention with window 1) ends 0.62 below it; the mixers end
   /// 1.05 (RWKV) to 2.26 (Hyena) below. RetNet learns slower at this budget (0.31 below) and is only
   /// held to beating the baseline.
-  static let mixers = ["attention", "base_conv", "based", "h3", "hyena", "long_conv", "mamba", "retnet", "rwkv", "sliding_window_attention"]
+  static let mixers = ["attention", "base_conv", "based", "h3", "hyena", "long_conv", "mamba", "retnet", "rwkv", "rwkv7", "sliding_window_attention"]
 
   /// The mixers `everyMixerLowersHeldOutLoss` trains are the ones `zoo-train lm --help` lists.
   @Test func helpListsTheTrainedMixers() throws {
@@ -102,7 +102,7 @@ import ZooStorage
     #expect(ingest.status == 0, "\(ingest.stderr)")
     let options = [
       "attention": ["--num-heads", "2"], "based": ["--num-heads", "2"], "retnet": ["--num-heads", "2"],
-      "sliding_window_attention": ["--num-heads", "2", "--window-size", "16"],
+      "sliding_window_attention": ["--num-heads", "2", "--window-size", "16"], "rwkv7": ["--head-dim", "16"],
     ]
     let train = try Tool.run(
       "zoo-train",

@@ -37,6 +37,7 @@ RUNS = {
     "h3": ["--mixer", "h3", "--d-state", "8", "--head-dim", "2"],
     "retnet": ["--mixer", "retnet", "--num-heads", "2"],
     "rwkv": ["--mixer", "rwkv"],
+    "rwkv7": ["--mixer", "rwkv7", "--head-dim", "16,8", "--chunk-size", "16,5"],
     "mamba": ["--mixer", "mamba", "--d-state", "8"],
     "hybrid": ["--mixer", "base_conv,based", "--kernel-size", "3"],
 }
