@@ -29,8 +29,9 @@ import ZooSupport
 ///   `dS = ∂L/∂S_c` back: with `R = â S_0 + A_ak V`, `dR = (I − A_ab)⁻ᵀ dU` (backward substitution)
 ///   and `dA_ab = dR Uᵀ` (from `d(M⁻¹) = −M⁻¹ dM M⁻¹`); the products give `dq̂, dâ, dk̂, db̂, dk̄, db̄`,
 ///   `dS_0 = q̂ᵀ dO + âᵀ dR + diag(e^{γ_c}) dS`; each `x̂ = x ⊙ e^{±γ}` sends `±x̂ ⊙ dx̂` to `dγ`, and
-///   `dg_s = Σ_{t≥s} dγ_t − â_s ⊙ dâ_s`. The factors `e^{±γ}` are formed separately, so a chunk's
-///   decays must keep `|γ_c| < 80` (RWKV-7's `g ≥ −e^{−0.5}` allows chunks of up to 128).
+///   `dg_s = Σ_{t≥s} dγ_t − â_s ⊙ dâ_s` (`â_t = a_t e^{γ_{t−1}}`). The factors `e^{±γ}` are formed
+///   separately, so a chunk's decays must keep `|γ_c| < 80` (RWKV-7's `g ≥ −e^{−0.5}` allows chunks of
+///   up to 128).
 ///
 /// Shapes: `q`, `logDecay` (`g`), `k`, `v`, `a`, `b`, `out` `[batch, length, heads · headDim]`
 /// (`K = V = headDim`). One (batch, head) pair is one work item, so results do not depend on the
@@ -240,7 +241,12 @@ public enum GeneralizedDeltaRule {
     var kBar: UnsafeMutablePointer<T> { rows(11) }
     var bBar: UnsafeMutablePointer<T> { rows(12) }
     var u: UnsafeMutablePointer<T> { rows(13) }
-    static var rowBuffers: Int { 14 }
+    /// The factors `e^γ`, `e^{−γ}`, `e^{γ_c − γ}` and `e^{γ_{t−1}}` (1 on the first row).
+    var down: UnsafeMutablePointer<T> { rows(14) }
+    var up: UnsafeMutablePointer<T> { rows(15) }
+    var toEnd: UnsafeMutablePointer<T> { rows(16) }
+    var before: UnsafeMutablePointer<T> { rows(17) }
+    static var rowBuffers: Int { 18 }
     /// `A_qk`, `A_qb`, `A_ak`, `A_ab`, `size × size` each.
     func matrix(_ index: Int) -> UnsafeMutablePointer<T> { base + Self.rowBuffers * size * n + index * size * size }
     static func capacity(size: Int, n: Int) -> Int { rowBuffers * size * n + 4 * size * size }
@@ -269,18 +275,22 @@ public enum GeneralizedDeltaRule {
       }
       precondition(Double(total) > -80, "generalized delta rule: a chunk's decays reach e^\(Double(total)); use smaller chunks")
     }
-    let last = m.gamma + (c - 1) * n
+    for e in 0..<(c * n) {
+      m.down[e] = exp(m.gamma[e])
+      m.up[e] = exp(-m.gamma[e])
+    }
+    let endFactor = m.down + (c - 1) * n
     for t in 0..<c {
       for i in 0..<n {
         let e = t * n + i
-        let gamma = m.gamma[e]
-        let (down, up, toEnd) = (exp(gamma), exp(-gamma), exp(last[i] - gamma))
-        m.qHat[e] = m.q[e] * down
-        m.aHat[e] = m.a[e] * exp(gamma - m.g[e])
-        m.kHat[e] = m.k[e] * up
-        m.bHat[e] = m.b[e] * up
-        m.kBar[e] = m.k[e] * toEnd
-        m.bBar[e] = m.b[e] * toEnd
+        m.toEnd[e] = endFactor[i] * m.up[e]
+        m.before[e] = t > 0 ? m.down[e - n] : 1
+        m.qHat[e] = m.q[e] * m.down[e]
+        m.aHat[e] = m.a[e] * m.before[e]
+        m.kHat[e] = m.k[e] * m.up[e]
+        m.bHat[e] = m.b[e] * m.up[e]
+        m.kBar[e] = m.k[e] * m.toEnd[e]
+        m.bBar[e] = m.b[e] * m.toEnd[e]
       }
     }
     let (aqk, aqb, aak, aab) = (m.matrix(0), m.matrix(1), m.matrix(2), m.matrix(3))
@@ -319,9 +329,8 @@ public enum GeneralizedDeltaRule {
       multiply(false, false, m: c, n: n, k: c, m.matrix(1), size, m.u, n, o, n, accumulate: true)
       for t in 0..<c { (out + offset + (t0 + t) * x.width).update(from: o + t * n, count: n) }
       // S_c = diag(e^{γ_c}) S_0 + k̄ᵀ V + b̄ᵀ U
-      let last = m.gamma + (c - 1) * n
       for i in 0..<n {
-        let e = exp(last[i])
+        let e = m.down[(c - 1) * n + i]
         for j in 0..<n { s[i * n + j] *= e }
       }
       multiply(true, false, m: n, n: n, k: c, m.kBar, n, m.v, n, s, n, accumulate: true)
@@ -358,7 +367,6 @@ public enum GeneralizedDeltaRule {
       prepare(x, offset: offset, t0: t0, c: c, chunk: m, state: s0)
       let (aqk, aqb, aak, aab) = (m.matrix(0), m.matrix(1), m.matrix(2), m.matrix(3))
       for t in 0..<c { (dO + t * n).update(from: dOut + offset + (t0 + t) * x.width, count: n) }
-      let last = m.gamma + (c - 1) * n
       // in the forward pass this was: O = q̂ S_0 + A_qk V + A_qb U
       multiply(false, true, m: c, n: c, k: n, dO, n, m.v, n, dAqk, size, accumulate: false)
       mask(dAqk, c: c, ld: size, strict: false)
@@ -370,7 +378,7 @@ public enum GeneralizedDeltaRule {
       multiply(true, false, m: c, n: n, k: c, aqb, size, dO, n, dU, n, accumulate: false)
       // in the forward pass this was: S_c = diag(e^{γ_c}) S_0 + k̄ᵀ V + b̄ᵀ U
       for i in 0..<n {
-        let e = exp(last[i])
+        let e = m.down[(c - 1) * n + i]
         var slope = T.zero
         for j in 0..<n {
           dS0[i * n + j] += e * dS[i * n + j]
@@ -412,12 +420,10 @@ public enum GeneralizedDeltaRule {
         let r = offset + (t0 + t) * x.width
         for i in 0..<n {
           let e = t * n + i
-          let gamma = m.gamma[e]
-          let (up, toEnd) = (exp(-gamma), exp(last[i] - gamma))
-          grads.q?[r + i] += dqHat[e] * exp(gamma)
-          grads.a?[r + i] += daHat[e] * exp(gamma - m.g[e])
-          grads.k?[r + i] += dkHat[e] * up + dkBar[e] * toEnd
-          grads.b?[r + i] += dbHat[e] * up + dbBar[e] * toEnd
+          grads.q?[r + i] += dqHat[e] * m.down[e]
+          grads.a?[r + i] += daHat[e] * m.before[e]
+          grads.k?[r + i] += dkHat[e] * m.up[e] + dkBar[e] * m.toEnd[e]
+          grads.b?[r + i] += dbHat[e] * m.up[e] + dbBar[e] * m.toEnd[e]
           let ends = dkBar[e] * m.kBar[e] + dbBar[e] * m.bBar[e]
           dGamma[e] = dqHat[e] * m.qHat[e] + daHat[e] * m.aHat[e] - dkHat[e] * m.kHat[e] - dbHat[e] * m.bHat[e] - ends
           dGammaLast[i] += ends
@@ -447,8 +453,8 @@ public enum GeneralizedDeltaRule {
 
   /// `C (+)= op(A) op(B)` for row-major `op(A)` `m × k` and `op(B)` `k × n` (row strides `lda`,
   /// `ldb`, `ldc`; `transA`: `A` is stored `k × m`, `transB`: `B` is stored `n × k`). Plain loops
-  /// in a fixed order, for any `T`.
-  @inline(__always)
+  /// in a fixed order, for any `T`; every inner loop runs along a row of `C` (`Bᵀ` is copied
+  /// first), so it vectorizes.
   static func multiply<T: BinaryFloatingPoint>(
     _ transA: Bool, _ transB: Bool, m: Int, n: Int, k: Int, _ a: UnsafePointer<T>, _ lda: Int, _ b: UnsafePointer<T>,
     _ ldb: Int, _ c: UnsafeMutablePointer<T>, _ ldc: Int, accumulate: Bool
@@ -456,12 +462,10 @@ public enum GeneralizedDeltaRule {
     precondition(!(transA && transB), "multiply: Aᵀ Bᵀ is not needed")
     if !accumulate { for i in 0..<m { for j in 0..<n { c[i * ldc + j] = 0 } } }
     if transB {
-      for i in 0..<m {
-        for j in 0..<n {
-          var sum = T.zero
-          for p in 0..<k { sum += a[i * lda + p] * b[j * ldb + p] }
-          c[i * ldc + j] += sum
-        }
+      withUnsafeTemporaryAllocation(of: T.self, capacity: k * n) { transposed in
+        let bt = transposed.baseAddress!
+        for j in 0..<n { for p in 0..<k { bt[p * n + j] = b[j * ldb + p] } }
+        multiply(false, false, m: m, n: n, k: k, a, lda, bt, n, c, ldc, accumulate: true)
       }
     } else if transA {
       for p in 0..<k {
