@@ -125,15 +125,15 @@ public enum GeneralizedDeltaRule {
   /// One step: `u = Sᵀ a_t`, then `S ← diag(w_t) S + b_t uᵀ + k_t v_tᵀ` in place.
   @inline(__always)
   static func step<T: BinaryFloatingPoint>(_ x: Inputs<T>, row: Int, state s: UnsafeMutablePointer<T>, u: UnsafeMutablePointer<T>) {
-    let n = x.n
+    let (n, v) = (x.n, x.v + row)
     for j in 0..<n { u[j] = 0 }
     for i in 0..<n {
-      let ai = x.a[row + i]
-      for j in 0..<n { u[j] += ai * s[i * n + j] }
+      let (ai, si) = (x.a[row + i], s + i * n)
+      for j in 0..<n { u[j] += ai * si[j] }
     }
     for i in 0..<n {
-      let (wi, bi, ki) = (exp(x.g[row + i]), x.b[row + i], x.k[row + i])
-      for j in 0..<n { s[i * n + j] = wi * s[i * n + j] + bi * u[j] + ki * x.v[row + j] }
+      let (wi, bi, ki, si) = (exp(x.g[row + i]), x.b[row + i], x.k[row + i], s + i * n)
+      for j in 0..<n { si[j] = wi * si[j] + bi * u[j] + ki * v[j] }
     }
   }
 
@@ -149,10 +149,11 @@ public enum GeneralizedDeltaRule {
       if t % checkpointInterval == 0 { (saved + (t / checkpointInterval) * n * n).update(from: s, count: n * n) }
       let row = offset + t * x.width
       step(x, row: row, state: s, u: u)
-      for j in 0..<n { out[row + j] = 0 }
+      let o = out + row
+      for j in 0..<n { o[j] = 0 }
       for i in 0..<n {
-        let qi = x.q[row + i]
-        for j in 0..<n { out[row + j] += qi * s[i * n + j] }
+        let (qi, si) = (x.q[row + i], s + i * n)
+        for j in 0..<n { o[j] += qi * si[j] }
       }
     }
   }
@@ -275,24 +276,29 @@ public enum GeneralizedDeltaRule {
       }
       precondition(Double(total) > -80, "generalized delta rule: a chunk's decays reach e^\(Double(total)); use smaller chunks")
     }
-    for e in 0..<(c * n) {
-      m.down[e] = exp(m.gamma[e])
-      m.up[e] = exp(-m.gamma[e])
+    let (gamma, down, up, toEnd, before) = (m.gamma, m.down, m.up, m.toEnd, m.before)
+    let count = c * n
+    for e in 0..<count {
+      down[e] = exp(gamma[e])
+      up[e] = exp(-gamma[e])
     }
-    let endFactor = m.down + (c - 1) * n
+    let endFactor = down + (c - 1) * n
     for t in 0..<c {
-      for i in 0..<n {
-        let e = t * n + i
-        m.toEnd[e] = endFactor[i] * m.up[e]
-        m.before[e] = t > 0 ? m.down[e - n] : 1
-        m.qHat[e] = m.q[e] * m.down[e]
-        m.aHat[e] = m.a[e] * m.before[e]
-        m.kHat[e] = m.k[e] * m.up[e]
-        m.bHat[e] = m.b[e] * m.up[e]
-        m.kBar[e] = m.k[e] * m.toEnd[e]
-        m.bBar[e] = m.b[e] * m.toEnd[e]
-      }
+      let (target, source) = (toEnd + t * n, up + t * n)
+      for i in 0..<n { target[i] = endFactor[i] * source[i] }
     }
+    before.initialize(repeating: 1, count: n)
+    (before + n).update(from: down, count: count - n)
+    // One loop a product, each over contiguous rows.
+    func scaled(_ x: UnsafeMutablePointer<T>, _ factor: UnsafeMutablePointer<T>, into y: UnsafeMutablePointer<T>) {
+      for e in 0..<count { y[e] = x[e] * factor[e] }
+    }
+    scaled(m.q, down, into: m.qHat)
+    scaled(m.a, before, into: m.aHat)
+    scaled(m.k, up, into: m.kHat)
+    scaled(m.b, up, into: m.bHat)
+    scaled(m.k, toEnd, into: m.kBar)
+    scaled(m.b, toEnd, into: m.bBar)
     let (aqk, aqb, aak, aab) = (m.matrix(0), m.matrix(1), m.matrix(2), m.matrix(3))
     for (left, right, matrix, strict) in [(m.qHat, m.kHat, aqk, false), (m.qHat, m.bHat, aqb, false), (m.aHat, m.kHat, aak, true), (m.aHat, m.bHat, aab, true)] {
       multiply(false, true, m: c, n: c, k: n, left, n, right, n, matrix, size, accumulate: false)
@@ -302,9 +308,10 @@ public enum GeneralizedDeltaRule {
     multiply(false, false, m: c, n: n, k: n, m.aHat, n, state, n, m.u, n, accumulate: false)
     multiply(false, false, m: c, n: n, k: c, aak, size, m.v, n, m.u, n, accumulate: true)
     for t in 1..<max(c, 1) {
+      let target = m.u + t * n
       for s in 0..<t {
-        let f = aab[t * size + s]
-        for j in 0..<n { m.u[t * n + j] += f * m.u[s * n + j] }
+        let (f, source) = (aab[t * size + s], m.u + s * n)
+        for j in 0..<n { target[j] += f * source[j] }
       }
     }
   }
@@ -394,9 +401,10 @@ public enum GeneralizedDeltaRule {
       // so now we have: dR = (I − A_ab)⁻ᵀ dU, dA_ab = dR Uᵀ
       dR.update(from: dU, count: c * n)
       for s in stride(from: c - 2, through: 0, by: -1) {
+        let target = dR + s * n
         for t in (s + 1)..<c {
-          let f = aab[t * size + s]
-          for j in 0..<n { dR[s * n + j] += f * dR[t * n + j] }
+          let (f, source) = (aab[t * size + s], dR + t * n)
+          for j in 0..<n { target[j] += f * source[j] }
         }
       }
       multiply(false, true, m: c, n: c, k: n, dR, n, m.u, n, dAab, size, accumulate: false)
@@ -415,30 +423,32 @@ public enum GeneralizedDeltaRule {
       multiply(true, false, m: c, n: n, k: c, dAak, size, m.aHat, n, dkHat, n, accumulate: true)
       multiply(true, false, m: c, n: n, k: c, dAqb, size, m.qHat, n, dbHat, n, accumulate: false)
       multiply(true, false, m: c, n: n, k: c, dAab, size, m.aHat, n, dbHat, n, accumulate: true)
-      // in the forward pass this was: q̂ = q e^γ, â = a e^{γ−g}, k̂ = k e^{−γ}, k̄ = k e^{γ_c−γ} (b̂, b̄ as k̂, k̄)
+      // in the forward pass this was: q̂ = q e^γ, â = a e^{γ_{t−1}}, k̂ = k e^{−γ}, k̄ = k e^{γ_c−γ} (b̂, b̄ as k̂, k̄)
+      let (down, up, toEnd, before) = (m.down, m.up, m.toEnd, m.before)
+      let (qHat, aHat, kHat, bHat, kBar, bBar) = (m.qHat, m.aHat, m.kHat, m.bHat, m.kBar, m.bBar)
       for t in 0..<c {
-        let r = offset + (t0 + t) * x.width
+        let row = offset + (t0 + t) * x.width
+        let e = t * n
+        if let dq = grads.q { let out = dq + row; for i in 0..<n { out[i] += dqHat[e + i] * down[e + i] } }
+        if let da = grads.a { let out = da + row; for i in 0..<n { out[i] += daHat[e + i] * before[e + i] } }
+        if let dk = grads.k { let out = dk + row; for i in 0..<n { out[i] += dkHat[e + i] * up[e + i] + dkBar[e + i] * toEnd[e + i] } }
+        if let db = grads.b { let out = db + row; for i in 0..<n { out[i] += dbHat[e + i] * up[e + i] + dbBar[e + i] * toEnd[e + i] } }
+        if let dv = grads.v { let out = dv + row; for j in 0..<n { out[j] += dV[e + j] } }
         for i in 0..<n {
-          let e = t * n + i
-          grads.q?[r + i] += dqHat[e] * m.down[e]
-          grads.a?[r + i] += daHat[e] * m.before[e]
-          grads.k?[r + i] += dkHat[e] * m.up[e] + dkBar[e] * m.toEnd[e]
-          grads.b?[r + i] += dbHat[e] * m.up[e] + dbBar[e] * m.toEnd[e]
-          let ends = dkBar[e] * m.kBar[e] + dbBar[e] * m.bBar[e]
-          dGamma[e] = dqHat[e] * m.qHat[e] + daHat[e] * m.aHat[e] - dkHat[e] * m.kHat[e] - dbHat[e] * m.bHat[e] - ends
+          let ends = dkBar[e + i] * kBar[e + i] + dbBar[e + i] * bBar[e + i]
+          dGamma[e + i] = dqHat[e + i] * qHat[e + i] + daHat[e + i] * aHat[e + i] - dkHat[e + i] * kHat[e + i] - dbHat[e + i] * bHat[e + i] - ends
           dGammaLast[i] += ends
         }
-        if let dv = grads.v { for j in 0..<n { dv[r + j] += dV[t * n + j] } }
       }
       for i in 0..<n { dGamma[(c - 1) * n + i] += dGammaLast[i] }
       if let dg = grads.g {
-        // γ_t = Σ_{s≤t} g_s, and â_t = a_t e^{γ_t − g_t} also has g_t itself.
-        for i in 0..<n {
-          var after = T.zero
-          for t in stride(from: c - 1, through: 0, by: -1) {
-            let e = t * n + i
-            after += dGamma[e]
-            dg[offset + (t0 + t) * x.width + i] += after - daHat[e] * m.aHat[e]
+        // γ_t = Σ_{s≤t} g_s, and â_t's factor e^{γ_t − g_t} has g_t itself once more.
+        for i in 0..<n { dGammaLast[i] = 0 }
+        for t in stride(from: c - 1, through: 0, by: -1) {
+          let (e, out) = (t * n, dg + offset + (t0 + t) * x.width)
+          for i in 0..<n {
+            dGammaLast[i] += dGamma[e + i]
+            out[i] += dGammaLast[i] - daHat[e + i] * aHat[e + i]
           }
         }
       }
@@ -467,18 +477,22 @@ public enum GeneralizedDeltaRule {
         for j in 0..<n { for p in 0..<k { bt[p * n + j] = b[j * ldb + p] } }
         multiply(false, false, m: m, n: n, k: k, a, lda, bt, n, c, ldc, accumulate: true)
       }
-    } else if transA {
-      for p in 0..<k {
-        for i in 0..<m {
-          let x = a[p * lda + i]
-          for j in 0..<n { c[i * ldc + j] += x * b[p * ldb + j] }
-        }
-      }
     } else {
+      // A(i, p) = a[i·rowStride + p·columnStride]; four rows of B per pass over a row of C.
+      let (rowStride, columnStride) = transA ? (1, lda) : (lda, 1)
       for i in 0..<m {
-        for p in 0..<k {
-          let x = a[i * lda + p]
-          for j in 0..<n { c[i * ldc + j] += x * b[p * ldb + j] }
+        let (row, out) = (a + i * rowStride, c + i * ldc)
+        var p = 0
+        while p + 4 <= k {
+          let (x0, x1, x2, x3) = (row[p * columnStride], row[(p + 1) * columnStride], row[(p + 2) * columnStride], row[(p + 3) * columnStride])
+          let (b0, b1, b2, b3) = (b + p * ldb, b + (p + 1) * ldb, b + (p + 2) * ldb, b + (p + 3) * ldb)
+          for j in 0..<n { out[j] += x0 * b0[j] + x1 * b1[j] + x2 * b2[j] + x3 * b3[j] }
+          p += 4
+        }
+        while p < k {
+          let (x, b0) = (row[p * columnStride], b + p * ldb)
+          for j in 0..<n { out[j] += x * b0[j] }
+          p += 1
         }
       }
     }
