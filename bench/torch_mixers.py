@@ -7,7 +7,7 @@ load `zoo-train export` directories); this script imports them from ../python.
 
 Benchmark (what `zoo-bench mixers --torch` runs; prints CSV mixer,seq_len,batch,median_ms,tokens_per_s):
     python3 bench/torch_mixers.py --d-model 128 \
-        --lengths 256,1024,4096 --tokens 8192 --threads 2 --mixers attention,base_conv,hyena,based,rwkv,mamba,gla,mamba2
+        --lengths 256,1024,4096 --tokens 8192 --threads 2 --mixers attention,base_conv,hyena,based,rwkv,mamba,gla,mamba2,rwkv7
 """
 import argparse
 import os
@@ -27,6 +27,7 @@ CATALOGUE_DEFAULTS = {
     "gla": dict(num_heads=4, expand_k=0.5, expand_v=1.0, gate_low_rank_dim=16, gate_logit_normalizer=16,
                 use_short_conv=False, conv_size=4, chunk_size=16),
     "mamba2": dict(d_state=128, head_dim=64, chunk_size=16),
+    "rwkv7": dict(head_dim=64, decay_low_rank_dim=16, gate_low_rank_dim=64, a_low_rank_dim=16, chunk_size=16),
 }
 
 

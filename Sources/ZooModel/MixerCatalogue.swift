@@ -17,6 +17,7 @@ public enum MixerCatalogue {
     Mamba2Mixer.Config.self,
     RetNetMixer.Config.self,
     RWKVMixer.Config.self,
+    RWKV7Mixer.Config.self,
   ]
 
   /// Known mixer names.

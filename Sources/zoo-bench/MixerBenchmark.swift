@@ -12,8 +12,8 @@ struct MixerBenchmark: ParsableCommand {
     abstract: "Tokens/s of each mixer's forward+backward at several sequence lengths (release build).",
     discussion: """
       With --torch the PyTorch versions (bench/torch_mixers.py: Zoo's PyTorch twins from \
-      python/zoo/models/mixers) of attention, BaseConv, Hyena, Based, GLA and Mamba-2 run in the same command \
-      on the same shapes and threads, and each of those rows gets PyTorch's tokens/s and Zoo's ratio to it.
+      python/zoo/models/mixers) of attention, BaseConv, Hyena, Based, GLA, Mamba-2 and RWKV-7 run in the same \
+      command on the same shapes and threads, and each of those rows gets PyTorch's tokens/s and Zoo's ratio to it.
 
       Example:
         .build/release/zoo-bench mixers --d-model 128 --lengths 256,1024,4096 \\
@@ -31,8 +31,9 @@ struct MixerBenchmark: ParsableCommand {
 
   /// Mixers whose PyTorch version is a fair peer (RWKV's and Mamba's in the script are plain
   /// reference loops for the parity tests, not the CUDA kernels, so no ratio is drawn for them;
-  /// GLA's and Mamba-2's are chunked, batched over each chunk's pairs, as fla's naive chunked form).
-  static let torchMixers: Set<String> = ["attention", "base_conv", "hyena", "based", "gla", "mamba2"]
+  /// GLA's and Mamba-2's are chunked, batched over each chunk's pairs, as fla's naive chunked form;
+  /// RWKV-7's runs the same chunked algorithm as Zoo's, in batched PyTorch products).
+  static let torchMixers: Set<String> = ["attention", "base_conv", "hyena", "based", "gla", "mamba2", "rwkv7"]
 
   func run() throws {
     Compute.useFastBLASKernels()

@@ -74,7 +74,8 @@ import ZooStorage
   /// 1.05 (RWKV) to 2.26 (Hyena) below. RetNet learns slower at this budget (0.31 below) and is only
   /// held to beating the baseline.
   static let mixers = [
-    "attention", "base_conv", "based", "gla", "h3", "hyena", "long_conv", "mamba", "mamba2", "retnet", "rwkv", "sliding_window_attention",
+    "attention", "base_conv", "based", "gla", "h3", "hyena", "long_conv", "mamba", "mamba2", "retnet", "rwkv", "rwkv7",
+    "sliding_window_attention",
   ]
 
   /// The mixers `everyMixerLowersHeldOutLoss` trains are the ones `zoo-train lm --help` lists.
@@ -105,6 +106,7 @@ import ZooStorage
     let options = [
       "attention": ["--num-heads", "2"], "based": ["--num-heads", "2"], "retnet": ["--num-heads", "2"],
       "sliding_window_attention": ["--num-heads", "2", "--window-size", "16"], "mamba2": ["--d-state", "16"],
+      "rwkv7": ["--head-dim", "16"],
     ]
     let train = try Tool.run(
       "zoo-train",

@@ -57,7 +57,7 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
 @Suite struct TorchParityTests {
   /// Loss, per-token losses and every parameter gradient equal PyTorch's (float64 reference).
-  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention", "long_conv", "gla", "mamba2"])
+  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention", "long_conv", "gla", "mamba2", "rwkv7"])
   func modelMatchesPyTorch(mixer: String) throws {
     let reference = try TorchReference(mixer)
     let lm = try model(from: reference)
@@ -88,7 +88,7 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
   /// Forward and backward of every fixture's model split their work on 2 threads (checked) and give
   /// the same bits as on 1.
-  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention", "gla", "mamba2"])
+  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention", "gla", "mamba2", "rwkv7"])
   func sameResultsWithOneAndTwoThreads(mixer: String) throws {
     let reference = try TorchReference(mixer)
     var results: [(Double, [[Float]])] = []

@@ -88,8 +88,10 @@ func expectMixerMatches(_ reference: ZoologyReference, name: String, relative: F
 
 @Suite struct ZoologyParityTests {
   /// Against Zoology's own modules (HazyResearch/zoology d88d6f5, run in float64). RWKV's module runs
-  /// only on CUDA (see the script); it is checked against Zoo's PyTorch twin in TorchParityTests.
-  @Test(arguments: ["attention", "base_conv_short", "base_conv_long", "hyena", "based", "h3", "mamba"])
+  /// only on CUDA (see the script); it is checked against Zoo's PyTorch twin in TorchParityTests. RWKV-7's
+  /// runs with fla's pure-PyTorch `dplr_recurrence` for fla's Triton `chunk_rwkv7` (Zoo's side runs
+  /// its chunked form, chunks of 5 over length 12).
+  @Test(arguments: ["attention", "base_conv_short", "base_conv_long", "hyena", "based", "h3", "mamba", "rwkv7"])
   func mixerMatchesZoologysModule(name: String) throws {
     try expectMixerMatches(ZoologyReference(name), name: name)
   }

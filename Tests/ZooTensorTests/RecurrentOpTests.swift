@@ -70,7 +70,8 @@ func scanInputs(batch: Int, length: Int, channels: Int, states: Int, seed: UInt6
   return [x, delta, a, b, c, d]
 }
 
-/// The RWKV and Mamba ops: token shift, per-column lerp, exp, softplus, WKV, selective scan.
+/// The RWKV and Mamba ops: token shift, per-column lerp, exp, softplus, WKV, selective scan (and the
+/// thread-count check of RWKV-7's generalized delta rule, GeneralizedDeltaRuleTests.swift).
 extension OpGradientTests {
   @Test func timeShiftAndLerp() {
     let x = randomTensor([2, 4, 3], seed: 30)
@@ -138,11 +139,17 @@ extension OpGradientTests {
     let scan = scanInputs(batch: 3, length: 16, channels: 16, states: 16, seed: 43)
     let rwkv = [randomTensor([64], seed: 44), randomTensor([64], seed: 45), randomTensor([2, 32, 64], seed: 46, scale: 3), randomTensor([2, 32, 64], seed: 47)]
     let gla = [randomTensor([2, 32, 16], seed: 48), randomTensor([2, 32, 16], seed: 49), randomTensor([2, 32, 32], seed: 50), randomTensor([2, 32, 16], seed: 51, scale: 0.3)]
+    let rule = deltaRuleInputs(batch: 2, length: 32, heads: 2, n: 16, seed: 48).map { Tensor($0.map(Float.init), shape: [2, 32, 32], requiresGrad: true) }
+    func deltaRule(_ form: GeneralizedDeltaRule.Form) -> (Tape) -> Tensor {
+      { $0.generalizedDeltaRule(q: rule[0], logDecay: rule[1], k: rule[2], v: rule[3], a: rule[4], b: rule[5], heads: 2, form: form) }
+    }
     let cases: [(String, [Tensor], (Tape) -> Tensor)] = [
       ("gated linear attention, chunked", gla, { $0.gatedLinearAttention(q: gla[0], k: gla[1], v: gla[2], logGate: gla[3], heads: 2, scale: 0.3, form: .chunked(size: 5)) }),
       ("gated linear attention, recurrent", gla, { $0.gatedLinearAttention(q: gla[0], k: gla[1], v: gla[2], logGate: gla[3], heads: 2, scale: 0.3, form: .recurrent) }),
       ("selective scan", scan, { $0.selectiveScan(x: scan[0], delta: scan[1], a: scan[2], b: scan[3], c: scan[4], d: scan[5]) }),
       ("wkv", rwkv, { $0.wkv(timeDecay: rwkv[0], timeFirst: rwkv[1], k: rwkv[2], v: rwkv[3]) }),
+      ("generalized delta rule, recurrent", rule, deltaRule(.recurrent)),
+      ("generalized delta rule, chunks of 8", rule, deltaRule(.chunked(8))),
     ]
     for (name, inputs, forward) in cases {
       var results: [[[Float]]] = []

@@ -37,6 +37,7 @@ RUNS = {
     "h3": ["--mixer", "h3", "--d-state", "8", "--head-dim", "2"],
     "retnet": ["--mixer", "retnet", "--num-heads", "2"],
     "rwkv": ["--mixer", "rwkv"],
+    "rwkv7": ["--mixer", "rwkv7", "--head-dim", "16,8", "--chunk-size", "16,5"],
     "mamba": ["--mixer", "mamba", "--d-state", "8"],
     "gla": ["--mixer", "gla", "--num-heads", "2,4", "--use-short-conv", "false,true", "--conv-size", "3", "--chunk-size", "5"],
     "mamba2": ["--mixer", "mamba2", "--d-state", "8", "--head-dim", "16", "--chunk-size", "5"],

@@ -68,11 +68,30 @@ CASES = {
     "mamba2": dict(mixers=[dict(name="mamba2", d_state=8, head_dim=16, chunk_size=5),
                            dict(name="mamba2", d_state=4, head_dim=32, chunk_size=16)],
                    d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
+    # Layer 0: Zoology's ranks with 2 heads, one chunk of 16; layer 1: 4 heads, small ranks, chunks of 5 (the last short).
+    "rwkv7": dict(mixers=[dict(name="rwkv7", head_dim=16, decay_low_rank_dim=16, gate_low_rank_dim=64, a_low_rank_dim=16,
+                               chunk_size=16),
+                          dict(name="rwkv7", head_dim=8, decay_low_rank_dim=4, gate_low_rank_dim=8, a_low_rank_dim=3,
+                               chunk_size=5)],
+                  d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
 }
 # Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs (Long Conv: filter taps; GLA and
 # Mamba-2: gates and steps, so some decays are strong) of order one, so the recurrences and normalizers are far
 # from their trivial regime and the mixer shows in the loss.
-SCALED = ("rwkv", "mamba", "h3", "retnet", "long_conv", "gla", "mamba2")
+SCALED = ("rwkv", "mamba", "h3", "retnet", "long_conv", "gla", "mamba2", "rwkv7")
+
+
+def draw_rwkv7_mixes(model):
+    """RWKV-7's token-shift mixes, k_k, k_a and r_k, which Zoology's init leaves at zero (and k_k = 0 keeps the
+    delta rule's low-rank term off), drawn so that every path carries gradient."""
+    g = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        for layer in model.backbone.layers:
+            m = layer.sequence_mixer
+            m.x_x.copy_(torch.rand(m.x_x.shape, generator=g))
+            m.k_k.copy_(1 + 0.3 * torch.randn(m.k_k.shape, generator=g))
+            m.k_a.copy_(torch.rand(m.k_a.shape, generator=g))
+            m.r_k.copy_(0.5 * torch.randn(m.r_k.shape, generator=g))
 
 for name, cfg in CASES.items():
     if only and name not in only:
@@ -93,6 +112,8 @@ for name, cfg in CASES.items():
             for m in layer.sequence_mixer.modules():
                 if isinstance(m, torch.nn.Linear):
                     m.weight.data *= 25
+    if name == "rwkv7":
+        draw_rwkv7_mixes(model)
     model = model.double()  # double: the reference's own rounding is negligible
     model.train()
     batch, length = 3, 16

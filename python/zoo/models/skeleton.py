@@ -26,7 +26,8 @@ MIXER_OPTIONS = dict(
     gla=("num_heads", "expand_k", "expand_v", "gate_low_rank_dim", "gate_logit_normalizer", "use_short_conv", "conv_size",
          "chunk_size"),
     h3=("d_state", "head_dim"), hyena=(), long_conv=("d_emb", "d_hidden"), mamba=("d_state",),
-    mamba2=("d_state", "head_dim", "chunk_size"), retnet=("num_heads",), rwkv=())
+    mamba2=("d_state", "head_dim", "chunk_size"), retnet=("num_heads",), rwkv=(),
+    rwkv7=("head_dim", "decay_low_rank_dim", "gate_low_rank_dim", "a_low_rank_dim", "chunk_size"))
 
 
 def model_config(config):

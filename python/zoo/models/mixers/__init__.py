@@ -11,10 +11,11 @@ from .mamba import Mamba
 from .mamba2 import Mamba2
 from .retnet import RetNet
 from .rwkv import RWKV
+from .rwkv7 import RWKV7
 
 #: Zoo mixers that have a PyTorch twin.
 NAMES = ("attention", "sliding_window_attention", "base_conv", "based", "gla", "h3", "hyena", "long_conv", "mamba",
-         "mamba2", "retnet", "rwkv")
+         "mamba2", "retnet", "rwkv", "rwkv7")
 
 
 def make_mixer(mixer, cfg, layer):
@@ -46,4 +47,7 @@ def make_mixer(mixer, cfg, layer):
         return RetNet(d, mixer["num_heads"])
     if name == "rwkv":
         return RWKV(d, layer)
+    if name == "rwkv7":
+        return RWKV7(d, mixer["head_dim"], mixer["decay_low_rank_dim"], mixer["gate_low_rank_dim"], mixer["a_low_rank_dim"],
+                     mixer["chunk_size"])
     raise ValueError(f"mixer '{name}' has no PyTorch twin (twins: {', '.join(NAMES)})")
