@@ -7,10 +7,11 @@ load `zoo-train export` directories); this script imports them from ../python.
 
 Benchmark (what `zoo-bench mixers --torch` runs; prints CSV mixer,seq_len,batch,median_ms,tokens_per_s):
     python3 bench/torch_mixers.py --d-model 128 \
-        --lengths 256,1024,4096 --tokens 8192 --threads 2 --mixers attention,base_conv,hyena,based,rwkv,mamba
+        --lengths 256,1024,4096 --tokens 8192 --threads 2 \
+        --mixers attention,base_conv,hyena,based,rwkv,mamba,gla,mamba2,rwkv7,delta_net,gated_delta_net
 
-The delta nets' twins compute the delta rule in its chunked form (chunks of 64, one triangular solve per chunk):
-an eager PyTorch peer of Zoo's chunked kernel (fla's own kernels are Triton, GPU only).
+The delta nets' twins compute the delta rule in its chunked form (one triangular solve per chunk): an eager
+PyTorch peer of Zoo's chunked kernel (fla's own kernels are Triton, GPU only).
 """
 import argparse
 import os
@@ -24,18 +25,24 @@ from zoo.models.mixers import NAMES, make_mixer as make_twin  # noqa: E402
 from zoo.models.skeleton import model_config  # noqa: E402
 
 
-#: Mixers whose options the flat ones below do not cover, with Zoo's defaults (their `Config(layer:)`), which
-#: `zoo-bench mixers` uses.
-DEFAULTS = dict(delta_net=dict(num_heads=2, expand_k=1.0, expand_v=1.0, use_gate=False, conv_size=4),
-                gated_delta_net=dict(num_heads=2, expand_v=2, use_gate=False, conv_size=4))
+#: The catalogue's defaults (`Config.init(layer: 1)`, what `zoo-bench mixers` runs) of the mixers whose options the
+#: flat config form lacks.
+CATALOGUE_DEFAULTS = {
+    "gla": dict(num_heads=4, expand_k=0.5, expand_v=1.0, gate_low_rank_dim=16, gate_logit_normalizer=16,
+                use_short_conv=False, conv_size=4, chunk_size=16),
+    "mamba2": dict(d_state=128, head_dim=64, chunk_size=16),
+    "rwkv7": dict(head_dim=64, decay_low_rank_dim=16, gate_low_rank_dim=64, a_low_rank_dim=16, chunk_size=16),
+    "delta_net": dict(num_heads=2, expand_k=1.0, expand_v=1.0, use_gate=False, conv_size=4, chunk_size=64),
+    "gated_delta_net": dict(num_heads=2, expand_v=2, use_gate=False, conv_size=4, chunk_size=64),
+}
 
 
 def make_mixer(name, d, length, heads, feature_dim):
     """One mixer as `zoo-bench mixers` builds it (BaseConv: the implicit long convolution), in float32."""
     if name not in NAMES:
         raise SystemExit(f"no PyTorch version of mixer {name}")
-    if name in DEFAULTS:
-        cfg = model_config(dict(mixers=[dict(name=name, **DEFAULTS[name])], d_model=d, l_max=length))
+    if name in CATALOGUE_DEFAULTS:
+        cfg = model_config(dict(mixers=[dict(name=name, **CATALOGUE_DEFAULTS[name])], d_model=d, l_max=length))
     else:
         cfg = model_config(dict(mixer=name, n_layers=1, d_model=d, num_heads=heads, feature_dim=feature_dim,
                                 l_max=length, kernel_size=[-1]))
@@ -44,7 +51,7 @@ def make_mixer(name, d, length, heads, feature_dim):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--mixers", default="attention,base_conv,hyena,based,rwkv,mamba")
+    ap.add_argument("--mixers", default="attention,base_conv,hyena,based,rwkv,mamba,gla,mamba2")
     ap.add_argument("--d-model", type=int, default=128)
     ap.add_argument("--lengths", default="256,1024,4096")
     ap.add_argument("--tokens", type=int, default=8192)

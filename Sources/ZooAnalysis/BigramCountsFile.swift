@@ -76,9 +76,7 @@ public enum BigramCountsFile {
 
   /// Writes `counts` with `header` to `path` atomically.
   public static func write(_ counts: BigramCounts, header: BigramCountsHeader, to path: String) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    let json = try encoder.encode(header)
+    let json = try header.canonicalJSONData()
     var data = magic
     withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
     data.append(json)

@@ -92,27 +92,25 @@ public struct GapReport: Sendable {
   /// by their bigram's training count. `nil` without bigram counts.
   public func frequencyTable() -> CSVTable? {
     guard let buckets = result.totals.first?.layout.frequencyBuckets else { return nil }
-    var table = CSVTable(header: ["run", "bucket_lo", "bucket_hi", "tokens", "ppl"])
-    for (run, totals) in zip(result.runs, result.totals) {
-      for b in 0..<buckets.count {
-        let slice = totals.slice { $0.frequencyBucket == b }
-        table.append([
-          run, String(buckets.lowerEdge(b)), buckets.upperEdge(b).map(String.init) ?? "inf", String(slice.tokens),
-          Self.number(slice.perplexity),
-        ])
-      }
-    }
-    return table
+    return bucketTable(edges: ("bucket_lo", "bucket_hi"), buckets: { _ in buckets }, bucket: \.frequencyBucket)
   }
 
   /// `ar_by_distance.csv`: run, distance_lo, distance_hi (exclusive; `inf` for the last), tokens,
   /// ppl: AR hits by recall distance (tokens strictly between the two occurrences).
   public func distanceTable() -> CSVTable {
-    var table = CSVTable(header: ["run", "distance_lo", "distance_hi", "tokens", "ppl"])
+    bucketTable(edges: ("distance_lo", "distance_hi"), buckets: \.layout.distanceBuckets, bucket: \.distanceBucket)
+  }
+
+  /// run, the bucket's two edges (the upper exclusive, `inf` for the last), tokens, ppl: each run's
+  /// AR hits in each of its `buckets`, a hit's bucket read by `bucket`.
+  private func bucketTable(
+    edges: (lower: String, upper: String), buckets: (StrataTotals) -> Buckets, bucket: KeyPath<Stratum, Int?>
+  ) -> CSVTable {
+    var table = CSVTable(header: ["run", edges.lower, edges.upper, "tokens", "ppl"])
     for (run, totals) in zip(result.runs, result.totals) {
-      let buckets = totals.layout.distanceBuckets
+      let buckets = buckets(totals)
       for b in 0..<buckets.count {
-        let slice = totals.slice { $0.distanceBucket == b }
+        let slice = totals.slice { $0[keyPath: bucket] == b }
         table.append([
           run, String(buckets.lowerEdge(b)), buckets.upperEdge(b).map(String.init) ?? "inf", String(slice.tokens),
           Self.number(slice.perplexity),

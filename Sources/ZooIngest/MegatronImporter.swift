@@ -44,16 +44,8 @@ public struct MegatronImporter {
   /// Imports one dataset (`PREFIX`, `PREFIX.bin` or `PREFIX.idx`). Never throws: failures are
   /// reported in the result, whose `shard` is the prefix.
   public func ingest(dataset argument: String) -> ShardResult {
-    let start = Date()
     let prefix = MegatronDataset.prefix(of: argument)
-    var result = ShardResult(shard: prefix, output: outputPath(forDataset: prefix), status: .written)
-    do {
-      try run(&result)
-    } catch {
-      result.status = .failed("\(error)")
-    }
-    result.seconds = Date().timeIntervalSince(start)
-    return result
+    return ShardResult.timing(shard: prefix, output: outputPath(forDataset: prefix), run)
   }
 
   private func run(_ result: inout ShardResult) throws {

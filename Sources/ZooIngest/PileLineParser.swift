@@ -99,18 +99,9 @@ private struct Scanner {
     var foundSubset = false
     var key: [UInt8] = []
     try members { scanner in
-      key.removeAll(keepingCapacity: true)
-      try scanner.string(into: &key)
-      scanner.skipWhitespace()
-      try scanner.expect(UInt8(ascii: ":"))
-      scanner.skipWhitespace()
-      if key == Keys.text, scanner.peek == UInt8(ascii: "\"") {
-        text.removeAll(keepingCapacity: true)
-        try scanner.string(into: &text)
-        foundText = true
-      } else if key == Keys.text {
-        try scanner.skipValue()
-        foundText = false
+      try scanner.memberKey(into: &key)
+      if key == Keys.text {
+        foundText = try scanner.stringValue(into: &text)
       } else if key == Keys.meta, scanner.peek == UInt8(ascii: "{") {
         foundSubset = try scanner.meta(subset: &subset) || foundSubset
       } else {
@@ -125,20 +116,30 @@ private struct Scanner {
     var found = false
     var key: [UInt8] = []
     try members { scanner in
-      key.removeAll(keepingCapacity: true)
-      try scanner.string(into: &key)
-      scanner.skipWhitespace()
-      try scanner.expect(UInt8(ascii: ":"))
-      scanner.skipWhitespace()
-      if key == Keys.pileSetName, scanner.peek == UInt8(ascii: "\"") {
-        subset.removeAll(keepingCapacity: true)
-        try scanner.string(into: &subset)
-        found = true
-      } else {
-        try scanner.skipValue()
-      }
+      try scanner.memberKey(into: &key)
+      if key == Keys.pileSetName { found = try scanner.stringValue(into: &subset) } else { try scanner.skipValue() }
     }
     return found
+  }
+
+  /// A member's `"key":` (and the white space around the colon), the key decoded into `key`.
+  mutating func memberKey(into key: inout [UInt8]) throws {
+    key.removeAll(keepingCapacity: true)
+    try string(into: &key)
+    skipWhitespace()
+    try expect(UInt8(ascii: ":"))
+    skipWhitespace()
+  }
+
+  /// A value decoded into `out` when it is a string (true); skipped otherwise (false).
+  mutating func stringValue(into out: inout [UInt8]) throws -> Bool {
+    guard peek == UInt8(ascii: "\"") else {
+      try skipValue()
+      return false
+    }
+    out.removeAll(keepingCapacity: true)
+    try string(into: &out)
+    return true
   }
 
   var peek: UInt8? { i < end ? base[i] : nil }

@@ -50,15 +50,7 @@ public struct ShardIngester {
 
   /// Ingests one shard. Never throws: failures are reported in the result.
   public func ingest(shard: String) -> ShardResult {
-    let start = Date()
-    var result = ShardResult(shard: shard, output: outputPath(forShard: shard), status: .written)
-    do {
-      try run(&result)
-    } catch {
-      result.status = .failed("\(error)")
-    }
-    result.seconds = Date().timeIntervalSince(start)
-    return result
+    ShardResult.timing(shard: shard, output: outputPath(forShard: shard), run)
   }
 
   private func run(_ result: inout ShardResult) throws {

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What happened to one shard.
 public struct ShardResult: Sendable {
   /// How the shard ended.
@@ -29,6 +31,16 @@ public struct ShardResult: Sendable {
 
   /// Total skipped lines.
   public var skippedLines: Int { skipped.values.reduce(0, +) }
+
+  /// What `work` did with `shard`, timed: `written` unless it says otherwise, `failed` with the
+  /// error's text when it throws.
+  static func timing(shard: String, output: String, _ work: (inout ShardResult) throws -> Void) -> ShardResult {
+    let start = Date()
+    var result = ShardResult(shard: shard, output: output, status: .written)
+    do { try work(&result) } catch { result.status = .failed("\(error)") }
+    result.seconds = Date().timeIntervalSince(start)
+    return result
+  }
 }
 
 /// Errors of the ingest pipeline (other than the storage errors it passes on).

@@ -9,14 +9,17 @@ public enum MixerCatalogue {
     SlidingWindowAttentionMixer.Config.self,
     BaseConvMixer.Config.self,
     BasedMixer.Config.self,
+    GLAMixer.Config.self,
     H3Mixer.Config.self,
     HyenaMixer.Config.self,
     LongConvMixer.Config.self,
     DeltaNetMixer.Config.self,
     GatedDeltaNetMixer.Config.self,
     MambaMixer.Config.self,
+    Mamba2Mixer.Config.self,
     RetNetMixer.Config.self,
     RWKVMixer.Config.self,
+    RWKV7Mixer.Config.self,
   ]
 
   /// Known mixer names.

@@ -122,14 +122,7 @@ public struct ModelConfig: Codable, Equatable, Sendable {
     return try MixerCatalogue.layers(names: names, count: layers, options: options.filter { offered.contains($0.key) })
   }
 
-  /// Canonical JSON (sorted keys), as stored in the registry, checkpoints and `losses.h5`.
-  public var json: String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try! encoder.encode(self), as: UTF8.self)
-  }
-
-  public static func == (a: ModelConfig, b: ModelConfig) -> Bool { a.json == b.json }
+  public static func == (a: ModelConfig, b: ModelConfig) -> Bool { a.canonicalJSON == b.canonicalJSON }
 
   /// Flat parameters for the registry: the skeleton's settings, `mixer` (``mixerLabel``) and every
   /// mixer option under its name. An option every layer has with one value is that value;

@@ -2,25 +2,6 @@ import Foundation
 import ZooSupport
 import ZooTracking
 
-/// A run as stored in the registry.
-public struct RunRecord: Sendable, Equatable {
-  public var id: Int64
-  public var name: String
-  public var kind: String
-  public var mixer: String
-  public var status: RunStatus
-  public var config: String
-  public var startedAt: String
-  public var endedAt: String?
-  public var host: String
-  public var pid: Int64?
-  public var gitCommit: String?
-  /// The run's identity across registry files (``Registry/merge(from:)`` matches runs by it).
-  public var uuid: String
-  /// When the run's process last wrote or beat (seconds since 1970).
-  public var lastSeen: Double?
-}
-
 /// One key's summary over a run's history (`metric_summary`).
 public struct MetricSummary: Sendable, Equatable {
   public var key: String
@@ -292,26 +273,14 @@ public final class Registry: ExperimentTracker, @unchecked Sendable {
 
   // MARK: Reading
 
-  private static let runColumns =
-    "id, name, kind, mixer, status, config, started_at, ended_at, host, pid, git_commit, uuid, last_seen"
-
-  private func runRecord(_ row: [SQLValue]) -> RunRecord {
-    func int(_ v: SQLValue) -> Int64? { if case .integer(let x) = v { x } else { nil } }
-    return RunRecord(
-      id: int(row[0]) ?? 0, name: row[1].shellText, kind: row[2].shellText, mixer: row[3].shellText,
-      status: RunStatus(rawValue: row[4].shellText) ?? .failed, config: row[5].shellText,
-      startedAt: row[6].shellText, endedAt: row[7].string, host: row[8].shellText, pid: int(row[9]),
-      gitCommit: row[10].string, uuid: row[11].shellText, lastSeen: row[12].double)
-  }
-
   /// All runs, oldest first.
   public func runs() throws -> [RunRecord] {
-    try database.query("SELECT \(Registry.runColumns) FROM runs ORDER BY id").rows.map(runRecord)
+    try database.query("SELECT \(RunRecord.columns()) FROM runs ORDER BY id").rows.map(RunRecord.init(row:))
   }
 
   /// The run named `name`, nil when there is none.
   public func run(named name: String) throws -> RunRecord? {
-    try database.query("SELECT \(Registry.runColumns) FROM runs WHERE name = ?", [.text(name)]).rows.first.map(runRecord)
+    try database.query("SELECT \(RunRecord.columns()) FROM runs WHERE name = ?", [.text(name)]).rows.first.map(RunRecord.init(row:))
   }
 
   /// The run named `name`, or ``TrackerError/unknownRun(_:)``.

@@ -43,34 +43,22 @@ public final class RegistryReader {
     database = try SQLiteDatabase(path: path, readOnly: true, busyTimeoutMilliseconds: 5_000)
   }
 
-  private static let runColumns =
-    "r.id, r.name, r.kind, r.mixer, r.status, r.config, r.started_at, r.ended_at, r.host, r.pid, r.git_commit, r.uuid, r.last_seen"
-
-  private static func runRecord(_ row: [SQLValue]) -> RunRecord {
-    func int(_ v: SQLValue) -> Int64? { if case .integer(let x) = v { x } else { nil } }
-    return RunRecord(
-      id: int(row[0]) ?? 0, name: row[1].shellText, kind: row[2].shellText, mixer: row[3].shellText,
-      status: RunStatus(rawValue: row[4].shellText) ?? .failed, config: row[5].shellText,
-      startedAt: row[6].shellText, endedAt: row[7].string, host: row[8].shellText, pid: int(row[9]),
-      gitCommit: row[10].string, uuid: row[11].shellText, lastSeen: row[12].double)
-  }
-
   /// Every run with its last step and point count, oldest first.
   public func runOverviews() throws -> [RunOverview] {
     try database.query(
       """
-      SELECT \(Self.runColumns), (SELECT max(last_step) FROM metric_summary s WHERE s.run_id = r.id),
+      SELECT \(RunRecord.columns(of: "r")), (SELECT max(last_step) FROM metric_summary s WHERE s.run_id = r.id),
         (SELECT coalesce(sum(count), 0) FROM metric_summary s WHERE s.run_id = r.id)
       FROM runs r ORDER BY r.id
       """
     ).rows.map { row in
-      RunOverview(run: Self.runRecord(row), lastStep: row[13].double.map { Int($0) }, points: Int(row[14].double ?? 0))
+      RunOverview(run: RunRecord(row: row), lastStep: row[13].double.map { Int($0) }, points: Int(row[14].double ?? 0))
     }
   }
 
   /// The run named `name`, nil when there is none.
   public func run(named name: String) throws -> RunRecord? {
-    try database.query("SELECT \(Self.runColumns) FROM runs r WHERE r.name = ?", [.text(name)]).rows.first.map(Self.runRecord)
+    try database.query("SELECT \(RunRecord.columns(of: "r")) FROM runs r WHERE r.name = ?", [.text(name)]).rows.first.map(RunRecord.init(row:))
   }
 
   /// A run's params, sorted by key.

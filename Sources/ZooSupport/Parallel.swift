@@ -23,6 +23,12 @@ public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
   }
 }
 
+/// Runs `body(item, b, h)` for each batch item `b` and head `h` (`item = b·heads + h`) on up to
+/// `threads` threads: the split of the attention-like ops, each head's work on one thread.
+public func parallelForHeads(batch: Int, heads: Int, threads: Int, _ body: (_ item: Int, _ b: Int, _ h: Int) -> Void) {
+  parallelFor(batch * heads, threads: threads) { item in body(item, item / heads, item % heads) }
+}
+
 /// Counts the ``parallelFor(_:threads:_:)`` calls that ran on more than one thread, so a test can
 /// check that its work really was split (a call nested in another's body is counted only when it
 /// runs on the calling thread).

@@ -12,7 +12,8 @@ struct MixerBenchmark: ParsableCommand {
     abstract: "Tokens/s of each mixer's forward+backward at several sequence lengths (release build).",
     discussion: """
       With --torch the PyTorch versions (bench/torch_mixers.py: Zoo's PyTorch twins from \
-      python/zoo/models/mixers) of attention, BaseConv, Hyena, Based, DeltaNet and Gated DeltaNet run in the same \
+      python/zoo/models/mixers) of attention, BaseConv, Hyena, Based, GLA, Mamba-2, RWKV-7, DeltaNet and Gated \
+      DeltaNet run in the same \
       command on the same shapes and threads, and each of those rows gets PyTorch's tokens/s and Zoo's ratio to it.
 
       Example:
@@ -30,9 +31,10 @@ struct MixerBenchmark: ParsableCommand {
   @Option(name: .customLong("torch-script"), help: "The PyTorch benchmark script.") var torchScript = "bench/torch_mixers.py"
 
   /// Mixers whose PyTorch version is a fair peer (RWKV's and Mamba's in the script are plain
-  /// reference loops for the parity tests, not the CUDA kernels, so no ratio is drawn for them; the
-  /// delta nets' compute the chunked form, as Zoo does).
-  static let torchMixers: Set<String> = ["attention", "base_conv", "hyena", "based", "delta_net", "gated_delta_net"]
+  /// reference loops for the parity tests, not the CUDA kernels, so no ratio is drawn for them;
+  /// GLA's and Mamba-2's are chunked, batched over each chunk's pairs, as fla's naive chunked form;
+  /// RWKV-7's runs the same chunked algorithm as Zoo's, in batched PyTorch products; so do the delta nets').
+  static let torchMixers: Set<String> = ["attention", "base_conv", "hyena", "based", "gla", "mamba2", "rwkv7", "delta_net", "gated_delta_net"]
 
   func run() throws {
     Compute.useFastBLASKernels()
@@ -90,18 +92,13 @@ struct MixerBenchmark: ParsableCommand {
     guard FileManager.default.fileExists(atPath: torchScript) else {
       throw ValidationError("\(torchScript) not found (run from the package root or pass --torch-script)")
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
-      "python3", torchScript, "--mixers", names.joined(separator: ","), "--d-model", String(dModel), "--lengths", lengths,
-      "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(threads),
-    ]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw ValidationError("\(torchScript) failed (exit \(process.terminationStatus))") }
+    let (status, data) = try runPython(
+      [
+        torchScript, "--mixers", names.joined(separator: ","), "--d-model", String(dModel), "--lengths", lengths,
+        "--tokens", String(tokens), "--repeats", String(repeats), "--threads", String(threads),
+      ], showErrors: true)
+    guard status == 0 else { throw ValidationError("\(torchScript) failed (exit \(status))") }
+    let output = String(decoding: data, as: UTF8.self)
     var out: [String: Double] = [:]
     for line in output.split(separator: "\n") {
       let f = line.split(separator: ",")

@@ -219,17 +219,10 @@ private struct Peer {
 
   /// One timing on `threads` threads, or nil when the Python module is missing.
   func time(threads: Int) throws -> Timing? {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["RAYON_NUM_THREADS=\(threads)", "python3", script] + arguments
-      + [textsPath, "--repeats", "\(repeats)", "--threads", "\(threads)"]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0,
+    let (status, output) = try runPython(
+      [script] + arguments + [textsPath, "--repeats", "\(repeats)", "--threads", "\(threads)"],
+      environment: ["RAYON_NUM_THREADS=\(threads)"])
+    guard status == 0,
       let json = try? JSONSerialization.jsonObject(with: output) as? [String: Any],
       let seconds = json["seconds"] as? Double, let tokens = json["tokens"] as? Int, let digest = json["sha256"] as? String
     else { return nil }

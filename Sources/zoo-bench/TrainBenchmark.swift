@@ -72,25 +72,17 @@ struct TrainBenchmark: ParsableCommand {
       print("# PyTorch reference not run (\(noTorch ? "--no-torch" : "no \(torchRef)"))")
       return
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [
-      "python3", torchRef, "bench", "--mixer", mixer, "--vocab", String(vocab), "--d_model", String(dModel), "--n_layers",
+    let (status, output) = try runPython([
+      torchRef, "bench", "--mixer", mixer, "--vocab", String(vocab), "--d_model", String(dModel), "--n_layers",
       String(layers), "--seq_len", String(seqLen), "--batch_size", String(batch), "--steps", String(steps), "--warmup",
       String(warmup), "--repeats", String(repeats), "--threads", String(threads), "--embed_dropout", "0",
-    ]
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0,
+    ])
+    guard status == 0,
       let line = String(decoding: output, as: UTF8.self).split(separator: "\n").last,
       let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
       let torch = json["train_tokens_per_s_median"] as? Double
     else {
-      print("# PyTorch reference failed or torch is not installed (exit \(process.terminationStatus))")
+      print("# PyTorch reference failed or torch is not installed (exit \(status))")
       return
     }
     print(String(format: "pytorch %@,%.0f,%.0f,%.0f", json["torch"] as? String ?? "?", torch,

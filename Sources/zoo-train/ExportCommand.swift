@@ -38,7 +38,7 @@ struct ExportCommand: ParsableCommand {
   /// `<runs-dir>/<name>/checkpoint.bin` (where a killed run leaves its last one).
   func checkpoint(registry: Registry) throws -> String {
     let run = try registry.requireRun(named: name)
-    let fallback = URL(fileURLWithPath: runsDir).appendingPathComponent(name).appendingPathComponent("checkpoint.bin").path
+    let fallback = runDirectory(runsDir, name) + "/checkpoint.bin"
     let path = try registry.artifacts(ofRun: name).last { $0.kind == "checkpoint" }?.path ?? fallback
     guard FileManager.default.fileExists(atPath: path) else {
       throw TrainError.invalid("run '\(name)' (kind \(run.kind)) has no checkpoint at \(path); only zoo-train lm runs can be exported")

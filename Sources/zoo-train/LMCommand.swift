@@ -59,28 +59,13 @@ struct LMCommand: ParsableCommand {
   }
 
   func run() throws {
-    Compute.useFastBLASKernels()
-    Compute.keepFreedMemory()
-    Interrupt.install()
-    Compute.setThreads(threads)
+    prepareTraining(threads: threads)
     do {
       let registry = try Registry(path: Registry.resolvePath(db))
       let runName = resume ?? name!
-      let directory = URL(fileURLWithPath: runsDir).appendingPathComponent(runName).path
       var config: LMTrainingConfig
       if resume != nil {
-        guard let record = try registry.run(named: runName) else { throw TrackerError.unknownRun(runName) }
-        let checkpoint = directory + "/checkpoint.bin"
-        if FileManager.default.fileExists(atPath: checkpoint) {
-          config = try Checkpoint.load(path: checkpoint, as: LMTrainingConfig.self).config
-        } else {
-          // Killed before its first checkpoint: start again from step 0 with the recorded config
-          // (initialization and data order depend only on the seed, so the bits are the same).
-          guard record.kind == RunKind.lm.rawValue,
-            let recorded = try? JSONDecoder().decode(LMTrainingConfig.self, from: Data(record.config.utf8))
-          else { throw TrainError.invalid("run '\(runName)' has no checkpoint at \(checkpoint); nothing to resume") }
-          config = recorded
-        }
+        config = try recordedConfig(of: runName, kind: .lm, runsDir: runsDir, registry: registry)
       } else {
         // Flags first, then the stores: the embedding has as many rows as their tokenizer has ids.
         let mixers = try architecture.layers(layers)
@@ -93,13 +78,9 @@ struct LMCommand: ParsableCommand {
         try config.validate()
         if try registry.run(named: runName) != nil { throw TrackerError.duplicateRun(runName) }
       }
-      var trainer = LMTrainer(config: config, name: runName, runDirectory: directory, tracker: registry)
-      trainer.resume = resume != nil
-      if plain { trainer.progressOnTerminal = false }
-      let result: LMTrainingResult
-      do { result = try trainer.run() } catch TrainError.interrupted(let step) {
-        throw failure(TrainError.interrupted(step: step), resume: "zoo-train lm --resume \(runName)")
-      }
+      let trainer = LMTrainer(
+        config: config, run: TrainingRun(name: runName, runsDir: runsDir, registry: registry, resume: resume != nil, plain: plain))
+      let result = try resumable("lm", run: runName) { try trainer.train() }
       var table = TextTable(header: ["run", "steps", "train loss", "eval loss", "eval ppl", "unigram eval loss", "tok/s"])
       table.append([
         runName, String(result.steps), String(format: "%.4f", result.lastTrainLoss), String(format: "%.4f", result.evalLoss),

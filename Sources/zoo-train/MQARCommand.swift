@@ -72,10 +72,7 @@ struct MQARCommand: ParsableCommand {
   @Flag(help: "Plain log lines instead of a redrawn progress bar.") var plain = false
 
   func run() throws {
-    Compute.useFastBLASKernels()
-    Compute.keepFreedMemory()
-    Interrupt.install()
-    Compute.setThreads(threads)
+    prepareTraining(threads: threads)
     do {
       let registry = try Registry(path: Registry.resolvePath(db))
       var resuming = resume != nil
@@ -83,7 +80,7 @@ struct MQARCommand: ParsableCommand {
       let runName: String
       if let resume {
         runName = resume
-        config = try recordedConfig(of: runName, registry: registry)
+        config = try recordedConfig(of: runName, kind: .mqar, runsDir: runsDir, registry: registry)
       } else {
         config = try self.config.map(Self.decode) ?? flagConfig()
         try config.validate()
@@ -92,7 +89,7 @@ struct MQARCommand: ParsableCommand {
           task: .init(seqLen: config.data.seqLen, numKVPairs: config.data.numKVPairs)).runName(sweep: "mqar")
         if let existing = try registry.run(named: runName) {
           guard resumeUnfinished, existing.status != .running else { throw TrackerError.duplicateRun(runName) }
-          guard try recordedConfig(of: runName, registry: registry) == config else {
+          guard try recordedConfig(of: runName, kind: .mqar, runsDir: runsDir, registry: registry) == config else {
             throw TrainError.invalid("run '\(runName)' exists with another configuration; pick another --name")
           }
           if existing.status == .finished {
@@ -102,15 +99,9 @@ struct MQARCommand: ParsableCommand {
           resuming = true
         }
       }
-      var trainer = MQARTrainer(
-        config: config, name: runName, runDirectory: URL(fileURLWithPath: runsDir).appendingPathComponent(runName).path,
-        tracker: registry)
-      trainer.resume = resuming
-      if plain { trainer.progressOnTerminal = false }
-      let result: MQARResult
-      do { result = try trainer.run() } catch TrainError.interrupted(let step) {
-        throw failure(TrainError.interrupted(step: step), resume: "zoo-train mqar --resume \(runName)")
-      }
+      let trainer = MQARTrainer(
+        config: config, run: TrainingRun(name: runName, runsDir: runsDir, registry: registry, resume: resuming, plain: plain))
+      let result = try resumable("mqar", run: runName) { try trainer.train() }
       var table = TextTable(header: ["run", "epochs", "accuracy", "best", "test loss", "s/epoch", "tok/s"])
       table.append([
         runName, String(result.epochs), String(format: "%.4f", result.accuracy), String(format: "%.4f", result.bestAccuracy),
@@ -126,19 +117,6 @@ struct MQARCommand: ParsableCommand {
     } catch {
       throw error as? ExitCode ?? failure(error)
     }
-  }
-
-  /// The configuration of run `name`: its checkpoint's, or the registry's when it has none yet.
-  func recordedConfig(of name: String, registry: Registry) throws -> MQARTrainingConfig {
-    guard let record = try registry.run(named: name) else { throw TrackerError.unknownRun(name) }
-    let checkpoint = URL(fileURLWithPath: runsDir).appendingPathComponent(name).appendingPathComponent("checkpoint.bin").path
-    if FileManager.default.fileExists(atPath: checkpoint) {
-      return try Checkpoint.load(path: checkpoint, as: MQARTrainingConfig.self).config
-    }
-    guard record.kind == RunKind.mqar.rawValue,
-      let recorded = try? JSONDecoder().decode(MQARTrainingConfig.self, from: Data(record.config.utf8))
-    else { throw TrainError.invalid("run '\(name)' is not an MQAR run with a readable config") }
-    return recorded
   }
 
   /// A configuration given as JSON with --config.

@@ -42,7 +42,7 @@ struct SweepCommand: ParsableCommand {
   /// continuing the run where an earlier attempt left it unfinished (and doing nothing for a
   /// finished one), `threads` threads, plain log lines, the registry `db`.
   static func childArguments(_ run: SweepRun, db: String, threads: Int = 1) -> [String] {
-    ["mqar", "--config", run.config.json, "--name", run.name, "--resume-unfinished", "--threads", String(threads), "--db", db, "--plain"]
+    ["mqar", "--config", run.config.canonicalJSON, "--name", run.name, "--resume-unfinished", "--threads", String(threads), "--db", db, "--plain"]
   }
 
   func run() throws {

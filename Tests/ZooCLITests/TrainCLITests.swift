@@ -75,8 +75,8 @@ import ZooStorage
   /// held to beating the baseline; so is Gated DeltaNet, whose result here depends on the seed (0.16
   /// below at the run's seed 1, 1.58 and 1.14 below at seeds 2 and 3; DeltaNet 1.38 and 1.55).
   static let mixers = [
-    "attention", "base_conv", "based", "delta_net", "gated_delta_net", "h3", "hyena", "long_conv", "mamba", "retnet", "rwkv",
-    "sliding_window_attention",
+    "attention", "base_conv", "based", "delta_net", "gated_delta_net", "gla", "h3", "hyena", "long_conv", "mamba", "mamba2",
+    "retnet", "rwkv", "rwkv7", "sliding_window_attention",
   ]
 
   /// The mixers `everyMixerLowersHeldOutLoss` trains are the ones `zoo-train lm --help` lists.
@@ -107,7 +107,8 @@ import ZooStorage
     #expect(ingest.status == 0, "\(ingest.stderr)")
     let options = [
       "attention": ["--num-heads", "2"], "based": ["--num-heads", "2"], "retnet": ["--num-heads", "2"],
-      "sliding_window_attention": ["--num-heads", "2", "--window-size", "16"],
+      "sliding_window_attention": ["--num-heads", "2", "--window-size", "16"], "mamba2": ["--d-state", "16"],
+      "rwkv7": ["--head-dim", "16"],
     ]
     let train = try Tool.run(
       "zoo-train",

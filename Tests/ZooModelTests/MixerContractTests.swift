@@ -99,12 +99,14 @@ let contractCases: [(String, Int)] = MixerCatalogue.configs.flatMap { type in
   }
 
   /// The state sizes (docs/MODELS.md, "State sizes") of the mixers' tiny configs (d 8, 2 heads, window 4,
-  /// feature_dim 4, kernels [3, −1], d_state 16, H3 head_dim 2, Long Conv d_emb 5, DeltaNet and Gated DeltaNet
-  /// values as wide as their keys (4 a head) or twice) at length 12. A mixer missing here fails.
+  /// feature_dim 4, kernels [3, −1], d_state 16, H3 head_dim 2, Long Conv d_emb 5; GLA K = V = 4 per head, short
+  /// convolutions of kernel 3 on layer 1; Mamba-2 d_inner 16; RWKV-7 head_dim 4; DeltaNet and Gated DeltaNet
+  /// K = 4 per head, V = 4 or 8) at length 12. A mixer missing here fails.
   static let expectedStateSizes: [String: Int] = [
     "attention/0": 2 * 8 * 12, "sliding_window_attention/0": 2 * 8 * 4, "base_conv/0": 8 * 3, "base_conv/1": 8 * 12,
     "based/0": 2 * 4 * 15 + 2 * 15, "h3/0": 8 * 16, "hyena/0": 8 * 12, "long_conv/0": 8 * 12,
-    "retnet/0": 2 * 4 * 4, "rwkv/0": 3 * 8, "mamba/0": 2 * 8 * 16,
+    "retnet/0": 2 * 4 * 4, "rwkv/0": 3 * 8, "rwkv7/0": 2 * 4 * 4, "mamba/0": 2 * 8 * 16,
+    "gla/0": 4 * 4, "gla/1": 4 * 4 + (4 + 4 + 8) * 3, "mamba2/0": 2 * 8 * 16,
     "delta_net/0": 2 * 4 * 4, "delta_net/1": 2 * 4 * 8, "gated_delta_net/0": 2 * 4 * 8, "gated_delta_net/1": 2 * 4 * 4,
   ]
 
@@ -172,7 +174,7 @@ let contractCases: [(String, Int)] = MixerCatalogue.configs.flatMap { type in
       mixer: "base_conv,based", layers: 4, options: ["num_heads": .int(2), "feature_dim": .int(4), "kernel_size": .array([.int(3), .int(-1)])],
       dModel: 8, vocabSize: 11, maxPositions: 0, lMax: 12)
     #expect(config == expected)
-    #expect(try JSONDecoder().decode(ModelConfig.self, from: Data(config.json.utf8)) == config)
+    #expect(try JSONDecoder().decode(ModelConfig.self, from: Data(config.canonicalJSON.utf8)) == config)
   }
 
   /// Based's quadratic (training) view equals its recurrent (linear-time) view.

@@ -5,7 +5,7 @@ import ZooTensor
 
 @testable import ZooModel
 
-/// RWKV's and Mamba's special initializations, read back from a built model.
+/// RWKV's, RWKV-7's and Mamba's special initializations, read back from a built model.
 @Suite struct RecurrentMixerInitTests {
   /// docs/MODELS.md, "RWKV", with Zoology's `n_layer = 12`, for blocks 0 and 1.
   @Test func rwkvFollowsZoologysConstructor() throws {
@@ -31,6 +31,29 @@ import ZooTensor
     }
     #expect(model.parameter(named: "backbone.layers.0.sequence_mixer.time_mix_k")?.shape == [1, 1, d])
     #expect(model.parameter(named: "backbone.layers.1.sequence_mixer.output.weight")?.shape == [d, d])
+  }
+
+  /// docs/MODELS.md, "RWKV-7": Zoology's model init leaves `x_x`, `k_k`, `k_a`, `r_k` at zero and redraws the
+  /// linears N(0, 0.02); with `k_k = 0` the low-rank term is off and `k_k` gets exactly zero gradient, while
+  /// the token shift and `k_a` learn.
+  @Test func rwkv7FollowsZoologysModelInit() throws {
+    let d = 16
+    let config = try ModelConfig(mixer: "rwkv7", layers: 1, options: ["head_dim": .int(8)], dModel: d, vocabSize: 11, maxPositions: 0)
+    let model = try LanguageModel(config: config, seed: 1)
+    func values(_ name: String) throws -> Tensor { try #require(model.parameter(named: "backbone.layers.0.sequence_mixer.\(name)")) }
+    for name in ["x_x", "k_k", "k_a", "r_k", "w_lora.lora.2.bias", "a_lora.lora.2.bias", "g_norm.bias"] {
+      #expect(try values(name).array.allSatisfy { $0 == 0 }, "\(name)")
+    }
+    #expect(try values("g_norm.weight").array.allSatisfy { $0 == 1 })
+    let projection = try values("o_proj.weight").array.map(Double.init)
+    let std = (projection.reduce(0) { $0 + $1 * $1 } / Double(projection.count)).squareRoot()
+    #expect(abs(std - 0.02) < 0.004, "o_proj std \(std)")
+    let ids: [Int32] = (0..<24).map { Int32($0 * 7 % 11) }
+    let tape = Tape()
+    _ = model.loss(inputs: Array(ids.prefix(23)), targets: Array(ids.dropFirst()), batch: 1, length: 23, tape: tape)
+    tape.backward()
+    #expect(try values("k_k").gradArray.allSatisfy { $0 == 0 })
+    #expect(try values("k_a").gradArray.contains { $0 != 0 } && values("x_x").gradArray.contains { $0 != 0 })
   }
 
   /// S4D-real `A_log`, `D = 1`, and step sizes softplus(dt bias) spread over [10⁻³, 10⁻¹].

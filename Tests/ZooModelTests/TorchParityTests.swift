@@ -57,9 +57,8 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
 @Suite struct TorchParityTests {
   /// Loss, per-token losses and every parameter gradient equal PyTorch's (float64 reference).
-  @Test(arguments: [
-    "attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention", "long_conv", "delta_net",
-    "gated_delta_net",
+  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention", "long_conv", "gla", "mamba2", "rwkv7",
+    "delta_net", "gated_delta_net",
   ])
   func modelMatchesPyTorch(mixer: String) throws {
     let reference = try TorchReference(mixer)
@@ -91,7 +90,9 @@ func model(from reference: TorchReference) throws -> LanguageModel {
 
   /// Forward and backward of every fixture's model split their work on 2 threads (checked) and give
   /// the same bits as on 1.
-  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention", "delta_net", "gated_delta_net"])
+  @Test(arguments: ["attention", "base_conv", "hyena", "based", "rwkv", "mamba", "h3", "retnet", "sliding_window_attention", "gla", "mamba2", "rwkv7",
+    "delta_net", "gated_delta_net",
+  ])
   func sameResultsWithOneAndTwoThreads(mixer: String) throws {
     let reference = try TorchReference(mixer)
     var results: [(Double, [[Float]])] = []

@@ -121,10 +121,10 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     let store = dir.path + "/g.h5"
     try grammarStore(at: store, documents: 80, seed: 1)
     let tracker = InMemoryTracker()
-    var trainer = LMTrainer(config: smallConfig(data: [store], steps: 150, lr: 1e-2), name: "g", runDirectory: dir.path + "/runs/g", tracker: tracker)
+    var trainer = LMTrainer(config: smallConfig(data: [store], steps: 150, lr: 1e-2), run: TrainingRun(name: "g", directory: dir.path + "/runs/g", tracker: tracker))
     trainer.config.batch = 8
-    trainer.progressOnTerminal = false
-    let result = try trainer.run()
+    trainer.run.progressOnTerminal = false
+    let result = try trainer.train()
     let run = try #require(tracker.runs["g"])
     #expect(run.status == .finished)
     #expect(run.values("train/loss").count == 150)
@@ -155,24 +155,24 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     let store = dir.path + "/g.h5"
     try grammarStore(at: store, documents: 60, seed: 2)
     let config = smallConfig(data: [store])
-    var straight = LMTrainer(config: config, name: "a", runDirectory: dir.path + "/a", tracker: nil)
-    straight.progressOnTerminal = false
-    _ = try straight.run()
+    var straight = LMTrainer(config: config, run: TrainingRun(name: "a", directory: dir.path + "/a", tracker: nil))
+    straight.run.progressOnTerminal = false
+    _ = try straight.train()
 
     let tracker = InMemoryTracker()
-    var first = LMTrainer(config: config, name: "b", runDirectory: dir.path + "/b", tracker: tracker)
-    first.progressOnTerminal = false
-    first.stopAfterStep = 5
-    #expect(throws: TrainError.interrupted(step: 5)) { try first.run() }
+    var first = LMTrainer(config: config, run: TrainingRun(name: "b", directory: dir.path + "/b", tracker: tracker))
+    first.run.progressOnTerminal = false
+    first.run.stopAfterStep = 5
+    #expect(throws: TrainError.interrupted(step: 5)) { try first.train() }
     #expect(tracker.runs["b"]?.status == .killed)
-    var second = LMTrainer(config: config, name: "b", runDirectory: dir.path + "/b", tracker: tracker)
-    second.progressOnTerminal = false
-    second.resume = true
-    _ = try second.run()
+    var second = LMTrainer(config: config, run: TrainingRun(name: "b", directory: dir.path + "/b", tracker: tracker))
+    second.run.progressOnTerminal = false
+    second.run.resume = true
+    _ = try second.train()
     #expect(tracker.runs["b"]?.status == .finished)
 
-    let a = try Checkpoint.load(path: straight.checkpointPath, as: LMTrainingConfig.self)
-    let b = try Checkpoint.load(path: second.checkpointPath, as: LMTrainingConfig.self)
+    let a = try Checkpoint.load(path: straight.run.checkpointPath, as: LMTrainingConfig.self)
+    let b = try Checkpoint.load(path: second.run.checkpointPath, as: LMTrainingConfig.self)
     #expect(a.step == 12 && b.step == 12)
     #expect(identical(a.values, b.values))
     #expect(identical(a.firstMoments, b.firstMoments) && identical(a.secondMoments, b.secondMoments))
@@ -185,12 +185,12 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     try grammarStore(at: store, documents: 60, seed: 3)
     var checkpoints: [Checkpoint.Loaded<LMTrainingConfig>] = []
     for threads in [1, 2] {
-      var trainer = LMTrainer(config: smallConfig(data: [store], steps: 6), name: "t\(threads)", runDirectory: dir.path + "/t\(threads)", tracker: nil)
-      trainer.progressOnTerminal = false
-      trainer.threads = threads
-      let (_, splits) = try ParallelSplits.counting { try trainer.run() }
+      var trainer = LMTrainer(config: smallConfig(data: [store], steps: 6), run: TrainingRun(name: "t\(threads)", directory: dir.path + "/t\(threads)", tracker: nil))
+      trainer.run.progressOnTerminal = false
+      trainer.run.threads = threads
+      let (_, splits) = try ParallelSplits.counting { try trainer.train() }
       #expect((splits > 0) == (threads > 1), "\(threads) threads: \(splits) split calls")
-      checkpoints.append(try Checkpoint.load(path: trainer.checkpointPath, as: LMTrainingConfig.self))
+      checkpoints.append(try Checkpoint.load(path: trainer.run.checkpointPath, as: LMTrainingConfig.self))
     }
     #expect(identical(checkpoints[0].values, checkpoints[1].values))
   }
@@ -236,10 +236,10 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     var config = smallConfig(data: [store], steps: 30, lr: 1e12)
     config.gradClip = 0
     let tracker = InMemoryTracker()
-    var trainer = LMTrainer(config: config, name: "boom", runDirectory: dir.path + "/boom", tracker: tracker)
-    trainer.progressOnTerminal = false
+    var trainer = LMTrainer(config: config, run: TrainingRun(name: "boom", directory: dir.path + "/boom", tracker: tracker))
+    trainer.run.progressOnTerminal = false
     #expect {
-      try trainer.run()
+      try trainer.train()
     } throws: { error in
       if case .nonFinite = error as? TrainError { return true }
       return false
@@ -256,14 +256,14 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
     try grammarStore(at: store, documents: 5, seed: 5)
     var config = smallConfig(data: [store])
     config.evalTokens = 1_000_000
-    var trainer = LMTrainer(config: config, name: "x", runDirectory: dir.path + "/x", tracker: nil)
-    trainer.progressOnTerminal = false
-    #expect(throws: TrainError.self) { try trainer.run() }
+    var trainer = LMTrainer(config: config, run: TrainingRun(name: "x", directory: dir.path + "/x", tracker: nil))
+    trainer.run.progressOnTerminal = false
+    #expect(throws: TrainError.self) { try trainer.train() }
     config = smallConfig(data: [store])
     config.model.vocabSize = 1000  // the store holds <|endoftext|> = 50256
-    trainer = LMTrainer(config: config, name: "y", runDirectory: dir.path + "/y", tracker: nil)
-    trainer.progressOnTerminal = false
-    #expect(throws: TrainError.invalid("\(store): token id 50256 is outside the model's vocabulary of 1000")) { try trainer.run() }
+    trainer = LMTrainer(config: config, run: TrainingRun(name: "y", directory: dir.path + "/y", tracker: nil))
+    trainer.run.progressOnTerminal = false
+    #expect(throws: TrainError.invalid("\(store): token id 50256 is outside the model's vocabulary of 1000")) { try trainer.train() }
     config = smallConfig(data: [store])
     config.seqLen = 64
     #expect(throws: TrainError.self) { try config.validate() }  // longer than the 32 positions

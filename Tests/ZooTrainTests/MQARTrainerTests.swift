@@ -17,9 +17,9 @@ func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? =
   @Test func accuracyRisesAndIsLoggedPerEpoch() throws {
     let dir = try WorkDirectory()
     let tracker = InMemoryTracker()
-    var trainer = MQARTrainer(config: tinyMQAR(), name: "tiny", runDirectory: dir.path + "/tiny", tracker: tracker)
-    trainer.progressOnTerminal = false
-    let result = try trainer.run()
+    var trainer = MQARTrainer(config: tinyMQAR(), run: TrainingRun(name: "tiny", directory: dir.path + "/tiny", tracker: tracker))
+    trainer.run.progressOnTerminal = false
+    let result = try trainer.train()
     let run = try #require(tracker.runs["tiny"])
     #expect(run.status == .finished && run.spec.kind == .mqar)
     #expect(run.spec.params["num_kv_pairs"] == "2" && run.spec.params["seq_len"] == "32")
@@ -34,9 +34,9 @@ func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? =
 
   @Test func earlyStopAtTheTargetAccuracy() throws {
     let dir = try WorkDirectory()
-    var trainer = MQARTrainer(config: tinyMQAR(epochs: 50, target: 0.05), name: "stop", runDirectory: dir.path + "/stop", tracker: nil)
-    trainer.progressOnTerminal = false
-    let result = try trainer.run()
+    var trainer = MQARTrainer(config: tinyMQAR(epochs: 50, target: 0.05), run: TrainingRun(name: "stop", directory: dir.path + "/stop", tracker: nil))
+    trainer.run.progressOnTerminal = false
+    let result = try trainer.train()
     #expect(result.epochs < 50 && result.accuracy >= 0.05)
   }
 
@@ -44,9 +44,9 @@ func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? =
     let dir = try WorkDirectory()
     let tasks = [MQARConfig(vocabSize: 128, seqLen: 32, numKVPairs: 2), MQARConfig(vocabSize: 128, seqLen: 64, numKVPairs: 4)]
     let tracker = InMemoryTracker()
-    var trainer = MQARTrainer(config: tinyMQAR(epochs: 2, testTasks: tasks), name: "sliced", runDirectory: dir.path + "/sliced", tracker: tracker)
-    trainer.progressOnTerminal = false
-    let result = try trainer.run()
+    var trainer = MQARTrainer(config: tinyMQAR(epochs: 2, testTasks: tasks), run: TrainingRun(name: "sliced", directory: dir.path + "/sliced", tracker: tracker))
+    trainer.run.progressOnTerminal = false
+    let result = try trainer.train()
     #expect(Set(result.sliceAccuracy.keys) == ["L32-kv2", "L64-kv4"])
     let run = try #require(tracker.runs["sliced"])
     #expect(run.values("eval/accuracy/L32-kv2").count == 2 && run.values("eval/accuracy/L64-kv4").count == 2)
@@ -54,12 +54,12 @@ func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? =
 
   @Test func sameSeedSameRun() throws {
     let dir = try WorkDirectory()
-    var a = MQARTrainer(config: tinyMQAR(epochs: 2), name: "a", runDirectory: dir.path + "/a", tracker: nil)
-    a.progressOnTerminal = false
-    var b = MQARTrainer(config: tinyMQAR(epochs: 2), name: "b", runDirectory: dir.path + "/b", tracker: nil)
-    b.progressOnTerminal = false
-    let ra = try a.run()
-    let rb = try b.run()
+    var a = MQARTrainer(config: tinyMQAR(epochs: 2), run: TrainingRun(name: "a", directory: dir.path + "/a", tracker: nil))
+    a.run.progressOnTerminal = false
+    var b = MQARTrainer(config: tinyMQAR(epochs: 2), run: TrainingRun(name: "b", directory: dir.path + "/b", tracker: nil))
+    b.run.progressOnTerminal = false
+    let ra = try a.train()
+    let rb = try b.train()
     #expect(ra.accuracy == rb.accuracy && ra.testLoss == rb.testLoss)
   }
 
@@ -69,21 +69,21 @@ func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? =
     let dir = try WorkDirectory()
     let config = tinyMQAR(epochs: 4)
     let reference = InMemoryTracker()
-    var straight = MQARTrainer(config: config, name: "a", runDirectory: dir.path + "/a", tracker: reference)
-    straight.progressOnTerminal = false
-    let expected = try straight.run()
+    var straight = MQARTrainer(config: config, run: TrainingRun(name: "a", directory: dir.path + "/a", tracker: reference))
+    straight.run.progressOnTerminal = false
+    let expected = try straight.train()
 
     let tracker = InMemoryTracker()
     for stop in [45, 64, nil] {  // 32 steps an epoch: mid-epoch 2, then at the end of epoch 2
-      var part = MQARTrainer(config: config, name: "b", runDirectory: dir.path + "/b", tracker: tracker)
-      part.progressOnTerminal = false
-      part.resume = tracker.runs["b"] != nil
-      part.stopAfterStep = stop
+      var part = MQARTrainer(config: config, run: TrainingRun(name: "b", directory: dir.path + "/b", tracker: tracker))
+      part.run.progressOnTerminal = false
+      part.run.resume = tracker.runs["b"] != nil
+      part.run.stopAfterStep = stop
       if let stop {
-        #expect(throws: TrainError.interrupted(step: stop)) { try part.run() }
+        #expect(throws: TrainError.interrupted(step: stop)) { try part.train() }
         #expect(tracker.runs["b"]?.status == .killed)
       } else {
-        let got = try part.run()
+        let got = try part.train()
         #expect(got.accuracy == expected.accuracy && got.testLoss == expected.testLoss && got.epochs == expected.epochs)
         #expect(got.bestAccuracy == expected.bestAccuracy && got.sliceAccuracy == expected.sliceAccuracy)
       }
@@ -92,20 +92,20 @@ func tinyMQAR(epochs: Int = 6, target: Double = 0.99, testTasks: [MQARConfig]? =
     for key in ["train/loss", "eval/loss", "eval/accuracy"] {
       #expect(tracker.runs["b"]!.values(key) == reference.runs["a"]!.values(key), "\(key)")
     }
-    let a = try Checkpoint.load(path: straight.checkpointPath, as: MQARTrainingConfig.self)
+    let a = try Checkpoint.load(path: straight.run.checkpointPath, as: MQARTrainingConfig.self)
     let b = try Checkpoint.load(path: dir.path + "/b/checkpoint.bin", as: MQARTrainingConfig.self)
     #expect(a.kind == "mqar" && a.step == 4 * 32 && b.step == a.step)
     #expect(a.values == b.values && a.firstMoments == b.firstMoments && a.secondMoments == b.secondMoments)
 
     // A run that stopped early at its target and was killed before it was marked finished
     // resumes to its result without training further.
-    var early = MQARTrainer(config: tinyMQAR(epochs: 50, target: 0.05), name: "c", runDirectory: dir.path + "/c", tracker: nil)
-    early.progressOnTerminal = false
-    let stopped = try early.run()
-    early.resume = true
-    let again = try early.run()
+    var early = MQARTrainer(config: tinyMQAR(epochs: 50, target: 0.05), run: TrainingRun(name: "c", directory: dir.path + "/c", tracker: nil))
+    early.run.progressOnTerminal = false
+    let stopped = try early.train()
+    early.run.resume = true
+    let again = try early.train()
     #expect(again.epochs == stopped.epochs && again.accuracy == stopped.accuracy)
-    #expect(try Checkpoint.load(path: early.checkpointPath, as: MQARTrainingConfig.self).step == stopped.epochs * 32)
+    #expect(try Checkpoint.load(path: early.run.checkpointPath, as: MQARTrainingConfig.self).step == stopped.epochs * 32)
   }
 
   @Test func badSettingsAreClearErrors() {

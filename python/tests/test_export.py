@@ -37,8 +37,11 @@ RUNS = {
     "h3": ["--mixer", "h3", "--d-state", "8", "--head-dim", "2"],
     "retnet": ["--mixer", "retnet", "--num-heads", "2"],
     "rwkv": ["--mixer", "rwkv"],
+    "rwkv7": ["--mixer", "rwkv7", "--head-dim", "16,8", "--chunk-size", "16,5"],
     "mamba": ["--mixer", "mamba", "--d-state", "8"],
-    "delta_net": ["--mixer", "delta_net", "--use-gate", "false,true", "--expand-v", "1,2"],
+    "gla": ["--mixer", "gla", "--num-heads", "2,4", "--use-short-conv", "false,true", "--conv-size", "3", "--chunk-size", "5"],
+    "mamba2": ["--mixer", "mamba2", "--d-state", "8", "--head-dim", "16", "--chunk-size", "5"],
+    "delta_net": ["--mixer", "delta_net", "--use-gate", "false,true", "--expand-v", "1,2", "--chunk-size", "64,5"],
     "gated_delta_net": ["--mixer", "gated_delta_net", "--num-heads", "2,4", "--use-gate", "true"],
     "hybrid": ["--mixer", "base_conv,based", "--kernel-size", "3"],
 }

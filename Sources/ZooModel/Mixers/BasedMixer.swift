@@ -33,13 +33,8 @@ public final class BasedMixer: SequenceMixer {
     }
   }
 
-  let d: Int
-  let heads: Int
-  let featureDim: Int
-  let wq: NamedParameter
-  let wk: NamedParameter
-  let wv: NamedParameter
-  let wout: NamedParameter
+  let d, heads, featureDim: Int
+  let wq, wk, wv, wout: NamedParameter
 
   public init(context: MixerContext, heads: Int, featureDim: Int) {
     let d = context.dModel

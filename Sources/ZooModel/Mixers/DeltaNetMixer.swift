@@ -12,7 +12,7 @@ import ZooTensor
 ///     o    = deltaRule(q, k, v, β)                 S_t = (I − β_t k_t k_tᵀ) S_{t−1} + β_t k_t v_tᵀ, o_t = S_tᵀ q_t/√K
 ///     y    = o_proj(RMSNorm(o) [⊙ SiLU(g_proj(x))])                        RMSNorm per head, weight shared
 ///
-/// trained in the chunked (WY) form, chunks of 64 (fla's). Initialization as Zoology's: the
+/// trained in the chunked (WY) form (`chunk_size` tokens a chunk; fla's kernels use 64). Initialization as Zoology's: the
 /// projections N(0, std) (`_init_weights`; `o_proj` is not an `out_proj`, so it keeps std), the
 /// convolutions PyTorch's default U(±1/√conv_size) without bias, the norm's weight 1. Zoology casts
 /// q, k, v to bfloat16 for fla's kernel (float32 inside); Zoo computes in float32 throughout.
@@ -27,12 +27,14 @@ public final class DeltaNetMixer: SequenceMixer {
       "expand_v": "value width / d_model",
       "use_gate": "gate the normed output with SiLU(g_proj(x))",
       "conv_size": "kernel of the short convolutions on q, k and v",
+      "chunk_size": "tokens per chunk of the chunked training view (speed only)",
     ]
     public var numHeads: Int
     public var expandK: Double
     public var expandV: Double
     public var useGate: Bool
     public var convSize: Int
+    public var chunkSize: Int
 
     enum CodingKeys: String, CodingKey {
       case numHeads = "num_heads"
@@ -40,14 +42,18 @@ public final class DeltaNetMixer: SequenceMixer {
       case expandV = "expand_v"
       case useGate = "use_gate"
       case convSize = "conv_size"
+      case chunkSize = "chunk_size"
     }
 
     public init(layer: Int) { self.init() }
-    public init(numHeads: Int = 2, expandK: Double = 1, expandV: Double = 1, useGate: Bool = false, convSize: Int = 4) {
-      (self.numHeads, self.expandK, self.expandV, self.useGate, self.convSize) = (numHeads, expandK, expandV, useGate, convSize)
+    public init(
+      numHeads: Int = 2, expandK: Double = 1, expandV: Double = 1, useGate: Bool = false, convSize: Int = 4, chunkSize: Int = 64
+    ) {
+      (self.numHeads, self.expandK, self.expandV, self.useGate) = (numHeads, expandK, expandV, useGate)
+      (self.convSize, self.chunkSize) = (convSize, chunkSize)
     }
-    /// Layer 1 gates its output and has values twice as wide as its keys.
-    public static func tiny(layer: Int) -> Config { layer == 0 ? Config() : Config(expandV: 2, useGate: true) }
+    /// Chunks shorter than the tests' sequences; layer 1 gates its output and has values twice as wide as its keys.
+    public static func tiny(layer: Int) -> Config { layer == 0 ? Config(chunkSize: 4) : Config(expandV: 2, useGate: true, chunkSize: 5) }
 
     /// `(key, value)` widths for width `dModel`.
     func widths(dModel: Int) -> (key: Int, value: Int) { (Int(Double(dModel) * expandK), Int(Double(dModel) * expandV)) }
@@ -58,21 +64,20 @@ public final class DeltaNetMixer: SequenceMixer {
         throw ModelError.invalidConfig("num_heads (\(numHeads)) must divide the key width \(key) (expand_k) and the value width \(value) (expand_v)")
       }
       if convSize < 1 { throw ModelError.invalidConfig("conv_size must be positive, got \(convSize)") }
+      if chunkSize < 1 { throw ModelError.invalidConfig("chunk_size must be positive, got \(chunkSize)") }
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer { DeltaNetMixer(context: context, config: self) }
   }
 
-  /// fla's chunk size.
-  static let chunkSize = 64
   let qProj, kProj, vProj, bProj, qConv, kConv, vConv, normWeight, oProj: NamedParameter
   let gProj: NamedParameter?
-  let heads, keyDim, valueDim: Int
+  let heads, keyDim, valueDim, chunkSize: Int
 
   public init(context: MixerContext, config: Config) {
     let d = context.dModel
     let (key, value) = config.widths(dModel: d)
-    (heads, keyDim, valueDim) = (config.numHeads, key / config.numHeads, value / config.numHeads)
+    (heads, keyDim, valueDim, chunkSize) = (config.numHeads, key / config.numHeads, value / config.numHeads, config.chunkSize)
     let bound = 1 / Float(config.convSize).squareRoot()
     qProj = NamedParameter("q_proj.weight", [key, d], std: context.std)
     kProj = NamedParameter("k_proj.weight", [key, d], std: context.std)
@@ -102,7 +107,7 @@ public final class DeltaNetMixer: SequenceMixer {
     let k = tape.l2NormalizeHeads(convolved(kProj, kConv), heads: heads)
     let v = convolved(vProj, vConv)
     let beta = tape.sigmoid(tape.linear(x, weight: bProj.tensor, bias: nil))
-    let o = tape.deltaRule(q: q, k: k, v: v, beta: beta, logDecay: nil, heads: heads, form: .chunked(size: Self.chunkSize))
+    let o = tape.deltaRule(q: q, k: k, v: v, beta: beta, logDecay: nil, heads: heads, form: .chunked(size: chunkSize))
     var y = tape.rmsNorm(o, weight: normWeight.tensor)
     if let gProj { y = tape.multiply(y, tape.silu(tape.linear(x, weight: gProj.tensor, bias: nil))) }
     return tape.linear(y, weight: oProj.tensor, bias: nil)

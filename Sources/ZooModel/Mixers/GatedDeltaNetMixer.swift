@@ -12,7 +12,7 @@ import ZooTensor
 ///     o    = deltaRule(q, k, v, β, g)      S_t = e^{g_t} (I − β_t k_t k_tᵀ) S_{t−1} + β_t k_t v_tᵀ, o_t = S_tᵀ q_t/√K
 ///     y    = o_proj(RMSNorm(o) [⊙ SiLU(g_proj(x))])                        RMSNorm per head, weight shared
 ///
-/// trained in the chunked form, chunks of 64 (fla's). Initialization as Zoology's: the projections
+/// trained in the chunked form (`chunk_size` tokens a chunk; fla's kernels use 64). Initialization as Zoology's: the projections
 /// N(0, std) (`_init_weights`; `o_proj` keeps std), the convolutions U(±1/√conv_size) without bias,
 /// the norm's weight 1, and Mamba-2's for the decay: `A ~ U(0, 16)`, `A_log = ln A`,
 /// `dt_bias = softplus⁻¹(dt)` with `dt = exp(U[ln 10⁻³, ln 10⁻¹])` floored at 10⁻⁴. Zoology's layer
@@ -29,30 +29,34 @@ public final class GatedDeltaNetMixer: SequenceMixer {
       "expand_v": "value channels per key channel (an integer)",
       "use_gate": "gate the normed output with SiLU(g_proj(x))",
       "conv_size": "kernel of the short convolutions on q, k and v",
+      "chunk_size": "tokens per chunk of the chunked training view (speed only)",
     ]
     public var numHeads: Int
     public var expandV: Int
     public var useGate: Bool
     public var convSize: Int
+    public var chunkSize: Int
 
     enum CodingKeys: String, CodingKey {
       case numHeads = "num_heads"
       case expandV = "expand_v"
       case useGate = "use_gate"
       case convSize = "conv_size"
+      case chunkSize = "chunk_size"
     }
 
     public init(layer: Int) { self.init() }
-    public init(numHeads: Int = 2, expandV: Int = 2, useGate: Bool = false, convSize: Int = 4) {
-      (self.numHeads, self.expandV, self.useGate, self.convSize) = (numHeads, expandV, useGate, convSize)
+    public init(numHeads: Int = 2, expandV: Int = 2, useGate: Bool = false, convSize: Int = 4, chunkSize: Int = 64) {
+      (self.numHeads, self.expandV, self.useGate, self.convSize, self.chunkSize) = (numHeads, expandV, useGate, convSize, chunkSize)
     }
-    /// Layer 1 gates its output and has values as wide as its keys.
-    public static func tiny(layer: Int) -> Config { layer == 0 ? Config() : Config(expandV: 1, useGate: true) }
+    /// Chunks shorter than the tests' sequences; layer 1 gates its output and has values as wide as its keys.
+    public static func tiny(layer: Int) -> Config { layer == 0 ? Config(chunkSize: 4) : Config(expandV: 1, useGate: true, chunkSize: 5) }
 
     public func validate(dModel: Int) throws {
       if numHeads < 1 || numHeads > dModel { throw ModelError.invalidConfig("num_heads must be between 1 and d_model (\(dModel)), got \(numHeads)") }
       if expandV < 1 { throw ModelError.invalidConfig("expand_v must be positive, got \(expandV)") }
       if convSize < 1 { throw ModelError.invalidConfig("conv_size must be positive, got \(convSize)") }
+      if chunkSize < 1 { throw ModelError.invalidConfig("chunk_size must be positive, got \(chunkSize)") }
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer { GatedDeltaNetMixer(context: context, config: self) }
@@ -60,12 +64,12 @@ public final class GatedDeltaNetMixer: SequenceMixer {
 
   let qProj, kProj, vProj, bProj, aProj, aLog, skip, dtBias, qConv, kConv, vConv, normWeight, oProj: NamedParameter
   let gProj: NamedParameter?
-  let heads, keyDim, valueDim: Int
+  let heads, keyDim, valueDim, chunkSize: Int
 
   public init(context: MixerContext, config: Config) {
     let d = context.dModel
     let heads = config.numHeads
-    (self.heads, keyDim, valueDim) = (heads, d / heads, d / heads * config.expandV)
+    (self.heads, keyDim, valueDim, chunkSize) = (heads, d / heads, d / heads * config.expandV, config.chunkSize)
     let (key, value) = (heads * keyDim, heads * valueDim)
     let bound = 1 / Float(config.convSize).squareRoot()
     qProj = NamedParameter("q_proj.weight", [key, d], std: context.std)
@@ -112,7 +116,7 @@ public final class GatedDeltaNetMixer: SequenceMixer {
     let beta = tape.sigmoid(tape.linear(x, weight: bProj.tensor, bias: nil))
     let steps = tape.softplus(tape.linear(x, weight: aProj.tensor, bias: dtBias.tensor))
     let logDecay = tape.scaleColumns(steps, by: tape.exponential(aLog.tensor, scale: -1))
-    let o = tape.deltaRule(q: q, k: k, v: v, beta: beta, logDecay: logDecay, heads: heads, form: .chunked(size: DeltaNetMixer.chunkSize))
+    let o = tape.deltaRule(q: q, k: k, v: v, beta: beta, logDecay: logDecay, heads: heads, form: .chunked(size: chunkSize))
     var y = tape.rmsNorm(o, weight: normWeight.tensor)
     if let gProj { y = tape.multiply(y, tape.silu(tape.linear(x, weight: gProj.tensor, bias: nil))) }
     return tape.linear(y, weight: oProj.tensor, bias: nil)

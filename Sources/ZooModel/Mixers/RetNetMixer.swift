@@ -24,16 +24,9 @@ public final class RetNetMixer: SequenceMixer {
     public func makeMixer(context: MixerContext) -> any SequenceMixer { RetNetMixer(context: context, heads: numHeads) }
   }
 
-  let d: Int
-  let heads: Int
+  let d, heads: Int
   let gammas: [Double]
-  let wq: NamedParameter
-  let wk: NamedParameter
-  let wv: NamedParameter
-  let wg: NamedParameter
-  let normWeight: NamedParameter
-  let normBias: NamedParameter
-  let wout: NamedParameter
+  let wq, wk, wv, wg, normWeight, normBias, wout: NamedParameter
 
   public init(context: MixerContext, heads: Int) {
     let d = context.dModel

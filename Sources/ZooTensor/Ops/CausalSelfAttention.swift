@@ -16,12 +16,8 @@ public enum CausalSelfAttention {
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
-      let q = qkv + b * length * ld + h * hd
-      let k = q + d
-      let v = q + 2 * d
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
+      let (q, k, v) = packedHead(qkv, b: b, h: h, length: length, d: d, headDim: hd)
       let p = probabilities + (b * heads + h) * length * length
       // Scores: only j <= i are used; the upper triangle is overwritten by the softmax.
       sgemm(transposeA: false, transposeB: true, m: length, n: length, k: hd, alpha: scale, q, lda: ld, k, ldb: ld, beta: 0, p, ldc: length, threads: threads)
@@ -68,17 +64,11 @@ public enum CausalSelfAttention {
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
       defer { scratch.deallocate() }
-      let q = qkv + b * length * ld + h * hd
-      let k = q + d
-      let v = q + 2 * d
-      let dq = dqkv + b * length * ld + h * hd
-      let dk = dq + d
-      let dv = dq + 2 * d
+      let (q, k, v) = packedHead(qkv, b: b, h: h, length: length, d: d, headDim: hd)
+      let (dq, dk, dv) = packedHead(dqkv, b: b, h: h, length: length, d: d, headDim: hd)
       let p = probabilities + (b * heads + h) * length * length
       let dO = dOut + b * length * d + h * hd
       // dV += P̃ᵀ · dO ; dP = (dO · Vᵀ) ⊙ mask, where P̃ = P ⊙ mask (P̃ = P without dropout)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Column slices and per-column scaling over the last dimension.
+/// Column slices and per-column scaling and shifting over the last dimension.
 extension Tape {
   /// Columns `range` of the last dimension of `x` (a copy; gradients flow back into those columns).
   public func columns(_ x: Tensor, _ range: Range<Int>) -> Tensor {
@@ -35,6 +35,21 @@ extension Tape {
         let g = scale.grad
         for r in 0..<rows { for c in 0..<n { g[c] += gy[r * n + c] * x.value[r * n + c] } }
       }
+    }
+    return y
+  }
+
+  /// `x[..., c] + bias[c]` (a learned per-channel offset, broadcast over rows: Mamba-2's `dt_bias`).
+  public func addColumns(_ x: Tensor, _ bias: Tensor) -> Tensor {
+    let n = x.lastDimension
+    precondition(bias.count == n, "bias \(bias.shape) for \(x.shape)")
+    let rows = x.rows
+    let y = Tensor(uninitialized: x.shape, requiresGrad: true)
+    for r in 0..<rows { for c in 0..<n { y.value[r * n + c] = x.value[r * n + c] + bias.value[c] } }
+    record {
+      let gy = y.grad
+      if x.requiresGrad { let g = x.grad; for i in 0..<x.count { g[i] += gy[i] } }
+      if bias.requiresGrad { let g = bias.grad; for r in 0..<rows { for c in 0..<n { g[c] += gy[r * n + c] } } }
     }
     return y
   }

@@ -40,9 +40,7 @@ public enum Retention {
     let scale = 1 / Float(hd).squareRoot()
     let decays = gammas.map { decay($0, length: length) }
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
       let offset = b * length * d + h * hd
       let p = weights + item * length * length
       let r = sums + item * length
@@ -76,9 +74,7 @@ public enum Retention {
     let scale = 1 / Float(hd).squareRoot()
     let decays = gammas.map { decay($0, length: length) }
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
       defer { scratch.deallocate() }
       let offset = b * length * d + h * hd
@@ -121,9 +117,7 @@ public enum Retention {
   ) {
     let hd = d / heads
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
       let gamma = gammas[h]
       var state = [Double](repeating: 0, count: hd * hd)
       var keys = [Double](repeating: 0, count: hd)

@@ -27,30 +27,21 @@ public enum Rotary {
   public static func forward(
     _ x: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, into y: UnsafeMutablePointer<Float>
   ) {
-    let hd = d / heads
-    let pairs = hd / 2
-    let (cos, sin) = table(length: length, headDim: hd)
-    for b in 0..<batch {
-      for n in 0..<length {
-        let row = (b * length + n) * d
-        for h in 0..<heads {
-          let xh = x + row + h * hd
-          let yh = y + row + h * hd
-          for i in 0..<pairs {
-            let (c, s) = (cos[n * pairs + i], sin[n * pairs + i])
-            let (x0, x1) = (xh[2 * i], xh[2 * i + 1])
-            yh[2 * i] = x0 * c - x1 * s
-            yh[2 * i + 1] = x1 * c + x0 * s
-          }
-          if hd % 2 == 1 { yh[hd - 1] = xh[hd - 1] }
-        }
-      }
-    }
+    rotate(x, batch: batch, length: length, d: d, heads: heads, direction: 1, into: y, adding: false)
   }
 
   /// Adds `dy` rotated back by `−n·θ_i` into `dx`.
   public static func backward(
     dy: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, dx: UnsafeMutablePointer<Float>
+  ) {
+    rotate(dy, batch: batch, length: length, d: d, heads: heads, direction: -1, into: dx, adding: true)
+  }
+
+  /// `out (+)= R(direction·n·θ_i) x`, pair by pair: `out0 = x0·c − x1·s`, `out1 = x1·c + x0·s` with
+  /// `s = direction·sin` (negating is exact, so the backward's bits are those of `R(−n·θ_i)`).
+  static func rotate(
+    _ x: UnsafePointer<Float>, batch: Int, length: Int, d: Int, heads: Int, direction: Float,
+    into out: UnsafeMutablePointer<Float>, adding: Bool
   ) {
     let hd = d / heads
     let pairs = hd / 2
@@ -59,17 +50,15 @@ public enum Rotary {
       for n in 0..<length {
         let row = (b * length + n) * d
         for h in 0..<heads {
-          let gy = dy + row + h * hd
-          let gx = dx + row + h * hd
+          let xh = x + row + h * hd
+          let oh = out + row + h * hd
           for i in 0..<pairs {
-            let (c, s) = (cos[n * pairs + i], sin[n * pairs + i])
-            // in the forward pass this was:
-            // y0 = x0·c − x1·s ; y1 = x1·c + x0·s
-            // so now we have:
-            gx[2 * i] += gy[2 * i] * c + gy[2 * i + 1] * s
-            gx[2 * i + 1] += gy[2 * i + 1] * c - gy[2 * i] * s
+            let (c, s) = (cos[n * pairs + i], direction * sin[n * pairs + i])
+            let (x0, x1) = (xh[2 * i], xh[2 * i + 1])
+            let (y0, y1) = (x0 * c - x1 * s, x1 * c + x0 * s)
+            if adding { (oh[2 * i], oh[2 * i + 1]) = (oh[2 * i] + y0, oh[2 * i + 1] + y1) } else { (oh[2 * i], oh[2 * i + 1]) = (y0, y1) }
           }
-          if hd % 2 == 1 { gx[hd - 1] += gy[hd - 1] }
+          if hd % 2 == 1 { oh[hd - 1] = adding ? oh[hd - 1] + xh[hd - 1] : xh[hd - 1] }
         }
       }
     }

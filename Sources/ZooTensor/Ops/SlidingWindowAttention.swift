@@ -29,12 +29,8 @@ public enum SlidingWindowAttention {
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
     let rowsPerBlock = max(1, min(blockRows, length))
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
-      let q = qkv + b * length * ld + h * hd
-      let k = q + d
-      let v = q + 2 * d
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
+      let (q, k, v) = packedHead(qkv, b: b, h: h, length: length, d: d, headDim: hd)
       let band = probabilities + item * length * window
       let scores = UnsafeMutablePointer<Float>.allocate(capacity: rowsPerBlock * (rowsPerBlock + window - 1))
       defer { scores.deallocate() }
@@ -87,9 +83,7 @@ public enum SlidingWindowAttention {
     let scale = 1 / Float(hd).squareRoot()
     let ld = 3 * d
     let rowsPerBlock = max(1, min(blockRows, length))
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
       let capacity = rowsPerBlock * (rowsPerBlock + window - 1)
       let p = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
       let weights = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
@@ -99,12 +93,8 @@ public enum SlidingWindowAttention {
         weights.deallocate()
         grad.deallocate()
       }
-      let q = qkv + b * length * ld + h * hd
-      let k = q + d
-      let v = q + 2 * d
-      let dq = dqkv + b * length * ld + h * hd
-      let dk = dq + d
-      let dv = dq + 2 * d
+      let (q, k, v) = packedHead(qkv, b: b, h: h, length: length, d: d, headDim: hd)
+      let (dq, dk, dv) = packedHead(dqkv, b: b, h: h, length: length, d: d, headDim: hd)
       let dO = dOut + b * length * d + h * hd
       let band = probabilities + item * length * window
       let maskBand = mask.map { $0 + item * length * window }

@@ -21,9 +21,7 @@ public enum TaylorLinearAttention {
     let ldq = heads * f
     let scale = 1 / Float(f).squareRoot()
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
       let qh = q + b * length * ldq + h * f
       let kh = k + b * length * ldq + h * f
       let vh = v + b * length * d + h * hd
@@ -60,9 +58,7 @@ public enum TaylorLinearAttention {
     let ldq = heads * f
     let scale = 1 / Float(f).squareRoot()
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
       let scratch = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
       defer { scratch.deallocate() }
       let index = b * heads + h
@@ -107,9 +103,7 @@ public enum TaylorLinearAttention {
     let ldq = heads * f
     let dimension = 1 + f + f * f
     // One (batch, head) item per task; inside an item everything runs on its thread.
-    parallelFor(batch * heads, threads: threads) { item in
-      let b = item / heads
-      let h = item % heads
+    parallelForHeads(batch: batch, heads: heads, threads: threads) { item, b, h in
       var state = [Double](repeating: 0, count: dimension * hd)
       var normalizer = [Double](repeating: 0, count: dimension)
       for t in 0..<length {

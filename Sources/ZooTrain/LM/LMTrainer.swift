@@ -25,35 +25,20 @@ public struct LMTrainingResult: Sendable {
 /// non-overlapping windows and writes `losses.h5` (docs/FORMATS.md, "Per-token losses").
 public struct LMTrainer {
   public var config: LMTrainingConfig
-  public var name: String
-  /// `runs/<name>`: checkpoint and losses.
-  public var runDirectory: String
-  public var tracker: (any ExperimentTracker)?
-  /// Continue the registry run (which must exist), from the checkpoint in `runDirectory` when
-  /// there is one, else from step 0.
-  public var resume = false
-  /// nil: bar on a terminal, log lines otherwise; false: log lines always; true: bar always.
-  public var progressOnTerminal: Bool? = nil
-  /// Stop after this many steps as if interrupted (tests of `--resume`); nil = run to the end.
-  public var stopAfterStep: Int?
-  /// Threads of each training step (the weights do not depend on it).
-  public var threads = Compute.threads
+  public var run: TrainingRun
 
-  public init(config: LMTrainingConfig, name: String, runDirectory: String, tracker: (any ExperimentTracker)?) {
+  public init(config: LMTrainingConfig, run: TrainingRun) {
     self.config = config
-    self.name = name
-    self.runDirectory = runDirectory
-    self.tracker = tracker
+    self.run = run
   }
 
   /// Metrics logged once, after training: a resumed run logs them again.
   static let endOfRunKeys = ["eval/loss", "eval/unigram_loss", "train/unigram_entropy"]
 
-  public var checkpointPath: String { runDirectory + "/checkpoint.bin" }
-  public var lossesPath: String { runDirectory + "/losses.h5" }
+  public var lossesPath: String { run.directory + "/losses.h5" }
 
   /// Runs training to the end (or to an interruption, which saves a checkpoint and throws).
-  public func run() throws -> LMTrainingResult {
+  public func train() throws -> LMTrainingResult {
     try config.validate()
     let corpus = try TokenCorpus(paths: config.data, evalTokens: config.evalTokens, windowLength: config.seqLen + 1, vocabSize: config.model.vocabSize)
     let model = try LanguageModel(config: config.model, seed: config.seed)
@@ -61,29 +46,14 @@ public struct LMTrainer {
     let optimizer = AdamW(
       sizes: parameters.map(\.count), learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
     var startStep = 0
-    if resume, FileManager.default.fileExists(atPath: checkpointPath) {
-      let loaded = try Checkpoint.load(path: checkpointPath, as: LMTrainingConfig.self)
-      guard loaded.config == config else { throw TrainError.invalid("\(checkpointPath) was written with another config") }
-      try loaded.restore(into: model, optimizer: optimizer, path: checkpointPath)
+    if let loaded = try run.checkpointToResume(kind: .lm, config: config) {
+      try loaded.restore(into: model, optimizer: optimizer, path: run.checkpointPath)
       startStep = loaded.step
     }
-    try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-    AtomicFile.removeStaleTemporaries(in: runDirectory, reportAs: "zoo-train")
-    let run: (any RunTracker)? =
-      if resume { try tracker?.resumeRun(named: name, after: startStep, redoing: Self.endOfRunKeys) } else {
-        try tracker?.startRun(RunSpec(name: name, kind: .lm, mixer: config.model.mixerLabel, configJSON: config.json, params: config.params))
-      }
-    do {
-      let result = try train(model: model, optimizer: optimizer, corpus: corpus, from: startStep, run: run)
-      try run?.finish(.finished)
-      return result
-    } catch let error as TrainError {
-      if case .nonFinite(let step, let loss) = error { run?.logMetric(.trainLoss, step: step, value: loss) }
-      if case .interrupted = error { try? run?.finish(.killed) } else { try? run?.finish(.failed) }
-      throw error
-    } catch {
-      try? run?.finish(.failed)
-      throw error
+    let spec = RunSpec(name: run.name, kind: .lm, mixer: config.model.mixerLabel, configJSON: config.canonicalJSON, params: config.params)
+    let tracked = try run.open(spec, resumingAfter: startStep, redoing: Self.endOfRunKeys)
+    return try run.recording(tracked) {
+      try train(model: model, optimizer: optimizer, corpus: corpus, from: startStep, tracked: tracked)
     }
   }
 
@@ -109,45 +79,50 @@ public struct LMTrainer {
   }
 
   private func train(
-    model: LanguageModel, optimizer: AdamW, corpus: TokenCorpus, from startStep: Int, run: (any RunTracker)?
+    model: LanguageModel, optimizer: AdamW, corpus: TokenCorpus, from startStep: Int, tracked: (any RunTracker)?
   ) throws -> LMTrainingResult {
     let (batch, length) = (config.batch, config.seqLen)
-    let progress = Progress(title: name, total: Double(config.steps), logInterval: 10, forceTerminal: progressOnTerminal)
+    let progress = Progress(title: run.name, total: Double(config.steps), logInterval: 10, forceTerminal: run.progressOnTerminal)
     let clock = ContinuousClock()
     let started = clock.now
     var lastLoss = Double.nan
     var lossSinceLog = 0.0
     var stepsSinceLog = 0
     let loop = TrainingLoop(
-      model: model, optimizer: optimizer, seed: config.seed, threads: threads, gradClip: config.gradClip,
+      model: model, optimizer: optimizer, seed: config.seed, threads: run.threads, gradClip: config.gradClip,
       learningRate: config.learningRate(at:), checkpointDue: { $0 % config.checkpointEvery == 0 },
       saveCheckpoint: { step in
         // History first: a run resumed from this checkpoint keeps every point up to its step.
-        try run?.flush()
-        try Checkpoint.save(path: checkpointPath, kind: RunKind.lm.rawValue, config: config, step: step, model: model, optimizer: optimizer)
+        try tracked?.flush()
+        try Checkpoint.save(path: run.checkpointPath, kind: RunKind.lm.rawValue, config: config, step: step, model: model, optimizer: optimizer)
       },
-      stopAfterStep: stopAfterStep)
-    _ = try loop.run(Windows(corpus: corpus, config: config), from: startStep) { done in
-      let step = done.step
-      lastLoss = done.loss
-      lossSinceLog += done.loss
-      stepsSinceLog += 1
-      run?.logMetric(.trainLoss, step: step, value: done.loss)
-      run?.logMetric(.trainLearningRate, step: step, value: done.learningRate)
-      run?.logMetric(.trainGradNorm, step: step, value: done.gradNorm ?? .nan)
-      if step % config.logEvery == 0 || step == config.steps {
-        let tokens = Double((step - startStep) * batch * length)
-        run?.logMetric(.trainTokensPerSecond, step: step, value: tokens / max(seconds(since: started, clock), 1e-9))
-        progress.update(
-          done: Double(step), rates: [.init("tok/s", tokens)],
-          detail: String(format: "loss %.4f lr %.2e", lossSinceLog / Double(stepsSinceLog), done.learningRate))
-        lossSinceLog = 0
-        stepsSinceLog = 0
+      stopAfterStep: run.stopAfterStep)
+    do {
+      _ = try loop.run(Windows(corpus: corpus, config: config), from: startStep) { done in
+        let step = done.step
+        lastLoss = done.loss
+        lossSinceLog += done.loss
+        stepsSinceLog += 1
+        tracked?.logMetric(.trainLoss, step: step, value: done.loss)
+        tracked?.logMetric(.trainLearningRate, step: step, value: done.learningRate)
+        tracked?.logMetric(.trainGradNorm, step: step, value: done.gradNorm ?? .nan)
+        if step % config.logEvery == 0 || step == config.steps {
+          let tokens = Double((step - startStep) * batch * length)
+          tracked?.logMetric(.trainTokensPerSecond, step: step, value: tokens / max(seconds(since: started, clock), 1e-9))
+          progress.update(
+            done: Double(step), rates: [.init("tok/s", tokens)],
+            detail: String(format: "loss %.4f lr %.2e", lossSinceLog / Double(stepsSinceLog), done.learningRate))
+          lossSinceLog = 0
+          stepsSinceLog = 0
+        }
+        return true
       }
-      return true
+    } catch TrainError.nonFinite(let step, let loss) {
+      tracked?.logMetric(.trainLoss, step: step, value: loss)
+      throw TrainError.nonFinite(step: step, loss: loss)
     }
     let tokensPerSecond = Double((config.steps - startStep) * batch * length) / max(seconds(since: started, clock), 1e-9)
-    progress.finish(String(format: "%@: %d steps, last loss %.4f, %.0f tok/s", name, config.steps, lastLoss, tokensPerSecond))
+    progress.finish(String(format: "%@: %d steps, last loss %.4f, %.0f tok/s", run.name, config.steps, lastLoss, tokensPerSecond))
 
     let evaluation = LMEvaluation.evaluate(model: model, tokens: corpus.evalPart.tokens, range: corpus.evalRange, seqLen: length, batch: batch)
     let part = corpus.evalPart
@@ -155,17 +130,17 @@ public struct LMTrainer {
       path: lossesPath, losses: evaluation.losses, windowStarts: evaluation.windowStarts,
       metadata: LossFileMetadata(
         tokenStore: part.name, tokenStoreSHA256: part.sha256, rangeStart: corpus.evalRange.lowerBound,
-        rangeEnd: corpus.evalRange.upperBound, seqLen: length, run: name, modelJSON: config.model.json))
+        rangeEnd: corpus.evalRange.upperBound, seqLen: length, run: run.name, modelJSON: config.model.canonicalJSON))
     let unigram = corpus.unigramBaselines(vocabSize: config.model.vocabSize)
-    run?.logMetric(.evalLoss, step: config.steps, value: evaluation.meanLoss)
-    run?.logMetric(.evalUnigramLoss, step: config.steps, value: unigram.heldOutLoss)
-    run?.logMetric(.trainUnigramEntropy, step: config.steps, value: unigram.trainEntropy)
-    try run?.logArtifact(kind: "losses", path: lossesPath)
-    try run?.logArtifact(kind: "checkpoint", path: checkpointPath)
+    tracked?.logMetric(.evalLoss, step: config.steps, value: evaluation.meanLoss)
+    tracked?.logMetric(.evalUnigramLoss, step: config.steps, value: unigram.heldOutLoss)
+    tracked?.logMetric(.trainUnigramEntropy, step: config.steps, value: unigram.trainEntropy)
+    try tracked?.logArtifact(kind: "losses", path: lossesPath)
+    try tracked?.logArtifact(kind: "checkpoint", path: run.checkpointPath)
     return LMTrainingResult(
       steps: config.steps, lastTrainLoss: lastLoss, evalLoss: evaluation.meanLoss, unigramEntropy: unigram.trainEntropy,
       unigramHeldOutLoss: unigram.heldOutLoss,
-      tokensPerSecond: tokensPerSecond, lossesPath: lossesPath, checkpointPath: checkpointPath)
+      tokensPerSecond: tokensPerSecond, lossesPath: lossesPath, checkpointPath: run.checkpointPath)
   }
 
   private func seconds(since start: ContinuousClock.Instant, _ clock: ContinuousClock) -> Double {

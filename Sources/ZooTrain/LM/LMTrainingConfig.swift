@@ -67,13 +67,6 @@ public struct LMTrainingConfig: Codable, Equatable, Sendable {
     return learningRate * (minLearningRateRatio + (1 - minLearningRateRatio) * cosine)
   }
 
-  /// Canonical JSON (sorted keys).
-  public var json: String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try! encoder.encode(self), as: UTF8.self)
-  }
-
   /// Flat parameters for the registry's `params` table: the model's (``ModelConfig/params``, every
   /// mixer option included), the data's and the optimizer's.
   public var params: [String: String] {

@@ -43,7 +43,7 @@ public enum ModelExport {
     let vocabulary = config.data.last.flatMap { try? TokenStore(path: $0).vocabulary }
     let info: [String: Any] = [
       "format": format, "run": name, "step": loaded.step,
-      "model": try JSONSerialization.jsonObject(with: Data(config.model.json.utf8)),
+      "model": try JSONSerialization.jsonObject(with: Data(config.model.canonicalJSON.utf8)),
       "mixers": config.model.mixerNames,
       "parameters": model.parameterCount, "seq_len": config.seqLen, "tokenizer": vocabulary?.tokenizer ?? NSNull(),
       "tokenizer_sha256": vocabulary?.tokenizerSHA256 ?? NSNull(), "eot": vocabulary.map { Int($0.endOfText) } ?? NSNull(), "zoo_version": zooVersion,

@@ -31,9 +31,7 @@ public enum Checkpoint {
     let header = Header(
       config: config, kind: kind, step: step, state: state, parameters: model.parameters.map(\.name),
       counts: model.parameters.map(\.tensor.count))
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]  // the same bytes for the same state, in any process
-    let json = try encoder.encode(header)
+    let json = try header.canonicalJSONData()  // the same bytes for the same state, in any process
     var data = Data(magic)
     withUnsafeBytes(of: UInt64(json.count).littleEndian) { data.append(contentsOf: $0) }
     data.append(json)

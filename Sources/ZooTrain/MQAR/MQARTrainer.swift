@@ -4,101 +4,6 @@ import ZooSupport
 import ZooTensor
 import ZooTracking
 
-/// An MQAR run's settings (Zoology's `basic.py` defaults: 10,000 training and 1,000 test
-/// examples, batch 32, AdamW lr 1e-3 and weight decay 0.1, cosine over epochs to 0, early stop
-/// once test accuracy reaches 0.99).
-public struct MQARTrainingConfig: Codable, Equatable, Sendable {
-  /// Zoology's MQAR models drop 10 % of the embeddings and of the attention probabilities.
-  public static let zoologyDropout: Float = 0.1
-  /// The mixer options MQAR runs default to (on the layers whose mixer has them).
-  public static let zoologyMixerDefaults: [String: JSONValue] = ["attn_dropout": .double(Double(zoologyDropout))]
-
-  public var model: ModelConfig
-  /// The training task.
-  public var data: MQARConfig
-  /// Test tasks (each a slice in the metrics); default: the training task.
-  public var testTasks: [MQARConfig]
-  public var trainExamples: Int
-  public var testExamples: Int
-  public var batch: Int
-  public var epochs: Int
-  public var learningRate: Double
-  public var weightDecay: Double
-  /// Stop once test accuracy reaches this.
-  public var targetAccuracy: Double
-  /// Model initialization seed.
-  public var seed: UInt64
-  /// Data seed: training examples use it, test examples a seed derived from it.
-  public var dataSeed: UInt64
-
-  enum CodingKeys: String, CodingKey {
-    case model, data, batch, epochs, seed
-    case testTasks = "test_tasks"
-    case trainExamples = "train_examples"
-    case testExamples = "test_examples"
-    case learningRate = "lr"
-    case weightDecay = "weight_decay"
-    case targetAccuracy = "target_accuracy"
-    case dataSeed = "data_seed"
-  }
-
-  public init(
-    model: ModelConfig, data: MQARConfig, testTasks: [MQARConfig]? = nil, trainExamples: Int = 10_000,
-    testExamples: Int = 1_000, batch: Int = 32, epochs: Int = 64, learningRate: Double = 1e-3, weightDecay: Double = 0.1,
-    targetAccuracy: Double = 0.99, seed: UInt64 = 1, dataSeed: UInt64 = 123
-  ) {
-    self.model = model
-    self.data = data
-    self.testTasks = testTasks ?? [data]
-    self.trainExamples = trainExamples
-    self.testExamples = testExamples
-    self.batch = batch
-    self.epochs = epochs
-    self.learningRate = learningRate
-    self.weightDecay = weightDecay
-    self.targetAccuracy = targetAccuracy
-    self.seed = seed
-    self.dataSeed = dataSeed
-  }
-
-  /// Canonical JSON (sorted keys).
-  public var json: String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    return String(decoding: try! encoder.encode(self), as: UTF8.self)
-  }
-
-  /// Flat params for the registry (what `queries/mqar_accuracy_by_d_model.sql` reads): the model's
-  /// (``ModelConfig/params``, every mixer option included) and the task's and optimizer's.
-  public var params: [String: String] {
-    model.params.merging([
-      "lr": String(learningRate), "seq_len": String(data.seqLen), "num_kv_pairs": String(data.numKVPairs),
-      "vocab_size": String(data.vocabSize), "random_non_queries": String(data.randomNonQueries),
-      "epochs": String(epochs), "batch": String(batch), "train_examples": String(trainExamples),
-      "test_examples": String(testExamples), "seed": String(seed), "data_seed": String(dataSeed),
-      "weight_decay": String(weightDecay), "target_accuracy": String(targetAccuracy),
-      "test_tasks": testTasks.map(Self.sliceName).joined(separator: ","),
-    ]) { $1 }
-  }
-
-  /// Checks the settings.
-  public func validate() throws {
-    try model.validate()
-    for task in [data] + testTasks { try task.validate() }
-    func fail(_ message: String) -> TrainError { .invalid(message) }
-    let longest = ([data] + testTasks).map(\.seqLen).max()!
-    if model.maxPositions > 0 && model.maxPositions < longest { throw fail("seq_len \(longest) exceeds the model's positions") }
-    if model.vocabSize < data.vocabSize { throw fail("model vocabulary smaller than the task's") }
-    if trainExamples < 1 || testExamples < 1 || batch < 1 || epochs < 1 {
-      throw fail("train/test examples, batch and epochs must be positive")
-    }
-    if !(learningRate > 0) { throw fail("lr must be positive") }
-  }
-
-  /// Metric key suffix of a test task: `L64-kv4`.
-  public static func sliceName(_ task: MQARConfig) -> String { "L\(task.seqLen)-kv\(task.numKVPairs)" }
-}
-
 /// What an MQAR run reports.
 public struct MQARResult: Sendable {
   public var epochs: Int
@@ -118,27 +23,12 @@ public struct MQARResult: Sendable {
 /// SIGTERM, mid-epoch) lets a killed run resume and end with the same weights and metrics.
 public struct MQARTrainer {
   public var config: MQARTrainingConfig
-  public var name: String
-  /// `runs/<name>`: the checkpoint.
-  public var runDirectory: String
-  public var tracker: (any ExperimentTracker)?
-  /// Continue the registry run (which must exist) from the checkpoint in `runDirectory` when
-  /// there is one, else from step 0.
-  public var resume = false
-  public var progressOnTerminal: Bool? = nil
-  /// Stop before this step as if interrupted (tests of `resume`); nil = run to the end.
-  public var stopAfterStep: Int?
-  /// Threads of each training step (the weights do not depend on it).
-  public var threads = Compute.threads
+  public var run: TrainingRun
 
-  public init(config: MQARTrainingConfig, name: String, runDirectory: String, tracker: (any ExperimentTracker)?) {
+  public init(config: MQARTrainingConfig, run: TrainingRun) {
     self.config = config
-    self.name = name
-    self.runDirectory = runDirectory
-    self.tracker = tracker
+    self.run = run
   }
-
-  public var checkpointPath: String { runDirectory + "/checkpoint.bin" }
 
   /// The training examples in fixed order, epoch after epoch; the last batch of an epoch may be short.
   struct Epochs: BatchSource {
@@ -158,7 +48,7 @@ public struct MQARTrainer {
     }
   }
 
-  public func run() throws -> MQARResult {
+  public func train() throws -> MQARResult {
     try config.validate()
     let train = try MQARGenerator.generate(config.data, count: config.trainExamples, seed: config.dataSeed)
     let tests = try config.testTasks.enumerated().map { i, task in
@@ -170,29 +60,14 @@ public struct MQARTrainer {
       sizes: parameters.map(\.count), learningRate: Float(config.learningRate), weightDecay: Float(config.weightDecay))
     let source = Epochs(examples: train, batchSize: config.batch, epochs: config.epochs)
     var progress = LoopState()
-    if resume, FileManager.default.fileExists(atPath: checkpointPath) {
-      let loaded = try Checkpoint.load(path: checkpointPath, as: MQARTrainingConfig.self)
-      guard loaded.kind == RunKind.mqar.rawValue, loaded.config == config else {
-        throw TrainError.invalid("\(checkpointPath) was written with another config")
-      }
-      try loaded.restore(into: model, optimizer: optimizer, path: checkpointPath)
+    if let loaded = try run.checkpointToResume(kind: .mqar, config: config) {
+      try loaded.restore(into: model, optimizer: optimizer, path: run.checkpointPath)
       progress = LoopState(step: loaded.step, values: loaded.state)
     }
-    try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-    AtomicFile.removeStaleTemporaries(in: runDirectory, reportAs: "zoo-train")
-    let epochsLogged = progress.step / source.stepsPerEpoch
-    let run: (any RunTracker)? =
-      if resume { try tracker?.resumeRun(named: name, after: epochsLogged - 1, redoing: []) } else {
-        try tracker?.startRun(
-          RunSpec(name: name, kind: .mqar, mixer: config.model.mixerLabel, configJSON: config.json, params: config.params))
-      }
-    do {
-      let result = try loop(model: model, optimizer: optimizer, source: source, tests: tests, from: progress, run: run)
-      try run?.finish(.finished)
-      return result
-    } catch {
-      if case .interrupted? = error as? TrainError { try? run?.finish(.killed) } else { try? run?.finish(.failed) }
-      throw error
+    let spec = RunSpec(name: run.name, kind: .mqar, mixer: config.model.mixerLabel, configJSON: config.canonicalJSON, params: config.params)
+    let tracked = try run.open(spec, resumingAfter: progress.step / source.stepsPerEpoch - 1, redoing: [])
+    return try run.recording(tracked) {
+      try loop(model: model, optimizer: optimizer, source: source, tests: tests, from: progress, tracked: tracked)
     }
   }
 
@@ -209,10 +84,10 @@ public struct MQARTrainer {
 
   private func loop(
     model: LanguageModel, optimizer: AdamW, source: Epochs, tests: [MQARExamples], from saved: LoopState,
-    run: (any RunTracker)?
+    tracked: (any RunTracker)?
   ) throws -> MQARResult {
     let length = config.data.seqLen
-    let bar = Progress(title: name, total: Double(config.epochs), logInterval: 0, forceTerminal: progressOnTerminal)
+    let bar = Progress(title: run.name, total: Double(config.epochs), logInterval: 0, forceTerminal: run.progressOnTerminal)
     var state = saved
     var epochStarted = ContinuousClock.now
     func result() -> MQARResult {
@@ -227,20 +102,20 @@ public struct MQARTrainer {
     }
     if state["stopped"] == 0 {
       let training = TrainingLoop(
-        model: model, optimizer: optimizer, seed: config.seed, threads: threads, gradClip: nil,
+        model: model, optimizer: optimizer, seed: config.seed, threads: run.threads, gradClip: nil,
         // Cosine over epochs to 0 (PyTorch CosineAnnealingLR stepped per epoch).
         learningRate: { step in
           config.learningRate * 0.5 * (1 + cos(Double.pi * Double(step / source.stepsPerEpoch) / Double(config.epochs)))
         },
         checkpointDue: { $0 % source.stepsPerEpoch == 0 },
         saveCheckpoint: { step in
-          try run?.flush()
+          try tracked?.flush()
           state.step = step
           try Checkpoint.save(
-            path: checkpointPath, kind: RunKind.mqar.rawValue, config: config, step: step, state: state.values, model: model,
+            path: run.checkpointPath, kind: RunKind.mqar.rawValue, config: config, step: step, state: state.values, model: model,
             optimizer: optimizer)
         },
-        stopAfterStep: stopAfterStep)
+        stopAfterStep: run.stopAfterStep)
       _ = try training.run(source, from: state.step) { done in
         state["epoch_loss_sum"] += done.loss
         state["epoch_batches"] += 1
@@ -259,7 +134,7 @@ public struct MQARTrainer {
           lossTotal += e.lossSum
           let accuracy = Double(e.correct) / Double(max(1, e.labeled))
           state["slice:" + MQARTrainingConfig.sliceName(task)] = accuracy
-          if tests.count > 1 { run?.logMetric(.evalAccuracy(slice: MQARTrainingConfig.sliceName(task)), step: epoch, value: accuracy) }
+          if tests.count > 1 { tracked?.logMetric(.evalAccuracy(slice: MQARTrainingConfig.sliceName(task)), step: epoch, value: accuracy) }
         }
         let accuracy = Double(correct) / Double(max(1, labeled))
         let trainLoss = state["epoch_loss_sum"] / state["epoch_batches"]
@@ -269,10 +144,10 @@ public struct MQARTrainer {
         state["test_loss"] = lossTotal / Double(max(1, labeled))
         state["epoch_loss_sum"] = 0
         state["epoch_batches"] = 0
-        run?.logMetric(.trainLoss, step: epoch, value: trainLoss)
-        run?.logMetric(.trainEpochSeconds, step: epoch, value: seconds)
-        run?.logMetric(.evalLoss, step: epoch, value: state["test_loss"])
-        run?.logMetric(.evalAccuracy, step: epoch, value: accuracy)
+        tracked?.logMetric(.trainLoss, step: epoch, value: trainLoss)
+        tracked?.logMetric(.trainEpochSeconds, step: epoch, value: seconds)
+        tracked?.logMetric(.evalLoss, step: epoch, value: state["test_loss"])
+        tracked?.logMetric(.evalAccuracy, step: epoch, value: accuracy)
         bar.update(
           done: Double(epoch + 1), rates: [.init("tok/s", Double(done.step * config.batch * length))],
           detail: String(format: "epoch %d acc %.4f loss %.4f (%.1fs)", epoch, accuracy, trainLoss, seconds))
@@ -282,7 +157,7 @@ public struct MQARTrainer {
       }
     }
     let out = result()
-    bar.finish(String(format: "%@: accuracy %.4f after %d epochs (%.1f s/epoch)", name, out.accuracy, out.epochs, out.secondsPerEpoch))
+    bar.finish(String(format: "%@: accuracy %.4f after %d epochs (%.1f s/epoch)", run.name, out.accuracy, out.epochs, out.secondsPerEpoch))
     return out
   }
 

@@ -57,19 +57,51 @@ CASES = {
     # Zoo's per-layer form: Zoology's defaults on layer 0, two bands and a narrower MLP on layer 1.
     "long_conv": dict(mixers=[dict(name="long_conv", d_emb=3, d_hidden=16), dict(name="long_conv", d_emb=5, d_hidden=8)],
                       d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
-    # Zoology's add_delta_net / add_gated_delta_net options on layer 0; on layer 1 four heads, the output gate
-    # and other value widths (and a kernel-3 convolution for DeltaNet).
-    "delta_net": dict(mixers=[dict(name="delta_net", num_heads=2, expand_k=1.0, expand_v=1.0, use_gate=False, conv_size=4),
-                              dict(name="delta_net", num_heads=4, expand_k=1.0, expand_v=2.0, use_gate=True, conv_size=3)],
+    # Layer 0 as Zoology's MQAR configs (2 heads, no short convolution; chunks of 5 tokens), layer 1 with the
+    # short convolutions, other widths and one chunk for the whole sequence.
+    "gla": dict(mixers=[dict(name="gla", num_heads=2, expand_k=0.5, expand_v=1.0, gate_low_rank_dim=16,
+                             gate_logit_normalizer=16, use_short_conv=False, conv_size=4, chunk_size=5),
+                        dict(name="gla", num_heads=4, expand_k=1.0, expand_v=0.5, gate_low_rank_dim=5,
+                             gate_logit_normalizer=4, use_short_conv=True, conv_size=3, chunk_size=16)],
+                d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
+    # Four heads of 16 channels and chunks of 5 on layer 0, two heads of 32 and chunks of 16 on layer 1.
+    "mamba2": dict(mixers=[dict(name="mamba2", d_state=8, head_dim=16, chunk_size=5),
+                           dict(name="mamba2", d_state=4, head_dim=32, chunk_size=16)],
+                   d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
+    # Layer 0: Zoology's ranks with 2 heads, one chunk of 16; layer 1: 4 heads, small ranks, chunks of 5 (the last short).
+    "rwkv7": dict(mixers=[dict(name="rwkv7", head_dim=16, decay_low_rank_dim=16, gate_low_rank_dim=64, a_low_rank_dim=16,
+                               chunk_size=16),
+                          dict(name="rwkv7", head_dim=8, decay_low_rank_dim=4, gate_low_rank_dim=8, a_low_rank_dim=3,
+                               chunk_size=5)],
+                  d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
+    # Zoology's add_delta_net / add_gated_delta_net options on layer 0 (one chunk); on layer 1 four heads, the output
+    # gate, other value widths (and a kernel-3 convolution for DeltaNet) and chunks of 5 (the last short).
+    "delta_net": dict(mixers=[dict(name="delta_net", num_heads=2, expand_k=1.0, expand_v=1.0, use_gate=False, conv_size=4,
+                                   chunk_size=64),
+                              dict(name="delta_net", num_heads=4, expand_k=1.0, expand_v=2.0, use_gate=True, conv_size=3,
+                                   chunk_size=5)],
                       d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
-    "gated_delta_net": dict(mixers=[dict(name="gated_delta_net", num_heads=2, expand_v=2, use_gate=False, conv_size=4),
-                                    dict(name="gated_delta_net", num_heads=4, expand_v=1, use_gate=True, conv_size=4)],
+    "gated_delta_net": dict(mixers=[dict(name="gated_delta_net", num_heads=2, expand_v=2, use_gate=False, conv_size=4, chunk_size=64),
+                                    dict(name="gated_delta_net", num_heads=4, expand_v=1, use_gate=True, conv_size=4, chunk_size=5)],
                             d_model=32, vocab_size=97, max_position_embeddings=16, l_max=16, hidden_mult=4),
 }
-# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs (Long Conv: filter taps; the delta
-# nets: values, betas and decays) of order one, so the recurrences and normalizers are far from their trivial
-# regime and the mixer shows in the loss.
-SCALED = ("rwkv", "mamba", "h3", "retnet", "long_conv", "delta_net", "gated_delta_net")
+# Mixers whose projections get std 0.5 instead of 0.02: keys, steps and outputs (Long Conv: filter taps; GLA and
+# Mamba-2: gates and steps, so some decays are strong; the delta nets: values, betas and decays) of order one, so
+# the recurrences and normalizers are far from their trivial regime and the mixer shows in the loss.
+SCALED = ("rwkv", "mamba", "h3", "retnet", "long_conv", "gla", "mamba2", "rwkv7", "delta_net", "gated_delta_net")
+
+
+def draw_rwkv7_mixes(model):
+    """RWKV-7's token-shift mixes, k_k, k_a and r_k, which Zoology's init leaves at zero (and k_k = 0 keeps the
+    delta rule's low-rank term off), drawn so that every path carries gradient."""
+    g = torch.Generator().manual_seed(11)
+    with torch.no_grad():
+        for layer in model.backbone.layers:
+            m = layer.sequence_mixer
+            m.x_x.copy_(torch.rand(m.x_x.shape, generator=g))
+            m.k_k.copy_(1 + 0.3 * torch.randn(m.k_k.shape, generator=g))
+            m.k_a.copy_(torch.rand(m.k_a.shape, generator=g))
+            m.r_k.copy_(0.5 * torch.randn(m.r_k.shape, generator=g))
 
 for name, cfg in CASES.items():
     if only and name not in only:
@@ -90,6 +122,8 @@ for name, cfg in CASES.items():
             for m in layer.sequence_mixer.modules():
                 if isinstance(m, torch.nn.Linear):
                     m.weight.data *= 25
+    if name == "rwkv7":
+        draw_rwkv7_mixes(model)
     model = model.double()  # double: the reference's own rounding is negligible
     model.train()
     batch, length = 3, 16

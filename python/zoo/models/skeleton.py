@@ -22,9 +22,14 @@ LEGACY_OPTIONS = dict(num_heads=1, kernel_size=[3, -1], window_size=64, feature_
 #: The options of each mixer (Zoo's `MixerCatalogue`; every stored layer config lists all of its mixer's).
 MIXER_OPTIONS = dict(
     attention=("num_heads", "attn_dropout"), sliding_window_attention=("num_heads", "window_size", "attn_dropout"),
-    base_conv=("kernel_size",), based=("num_heads", "feature_dim"), h3=("d_state", "head_dim"), hyena=(),
-    long_conv=("d_emb", "d_hidden"), delta_net=("num_heads", "expand_k", "expand_v", "use_gate", "conv_size"),
-    gated_delta_net=("num_heads", "expand_v", "use_gate", "conv_size"), mamba=("d_state",), retnet=("num_heads",), rwkv=())
+    base_conv=("kernel_size",), based=("num_heads", "feature_dim"),
+    delta_net=("num_heads", "expand_k", "expand_v", "use_gate", "conv_size", "chunk_size"),
+    gated_delta_net=("num_heads", "expand_v", "use_gate", "conv_size", "chunk_size"),
+    gla=("num_heads", "expand_k", "expand_v", "gate_low_rank_dim", "gate_logit_normalizer", "use_short_conv", "conv_size",
+         "chunk_size"),
+    h3=("d_state", "head_dim"), hyena=(), long_conv=("d_emb", "d_hidden"), mamba=("d_state",),
+    mamba2=("d_state", "head_dim", "chunk_size"), retnet=("num_heads",), rwkv=(),
+    rwkv7=("head_dim", "decay_low_rank_dim", "gate_low_rank_dim", "a_low_rank_dim", "chunk_size"))
 
 
 def model_config(config):

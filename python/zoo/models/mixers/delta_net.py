@@ -36,17 +36,17 @@ def delta_net_output(mixer, x, g=None):
     q = l2_normalize_heads(mixer.q_conv1d(mixer.q_proj(x)), mixer.heads)
     k = l2_normalize_heads(mixer.k_conv1d(mixer.k_proj(x)), mixer.heads)
     v = mixer.v_conv1d(mixer.v_proj(x)).unflatten(-1, (mixer.heads, -1))
-    o = mixer.o_norm(delta_rule(q, k, v, mixer.b_proj(x).sigmoid(), g))
+    o = mixer.o_norm(delta_rule(q, k, v, mixer.b_proj(x).sigmoid(), g, mixer.chunk_size))
     if mixer.g_proj is not None:
         o = o * F.silu(mixer.g_proj(x)).unflatten(-1, (mixer.heads, -1))
     return mixer.o_proj(o.flatten(-2))
 
 
 class DeltaNet(nn.Module):
-    def __init__(self, d_model, num_heads=2, expand_k=1.0, expand_v=1.0, use_gate=False, conv_size=4):
+    def __init__(self, d_model, num_heads=2, expand_k=1.0, expand_v=1.0, use_gate=False, conv_size=4, chunk_size=64):
         super().__init__()
         key, value = int(d_model * expand_k), int(d_model * expand_v)
-        self.heads = num_heads
+        self.heads, self.chunk_size = num_heads, chunk_size
         self.q_proj = nn.Linear(d_model, key, bias=False)
         self.k_proj = nn.Linear(d_model, key, bias=False)
         self.v_proj = nn.Linear(d_model, value, bias=False)

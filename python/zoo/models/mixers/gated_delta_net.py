@@ -11,11 +11,11 @@ from .delta_net import RMSNorm, ShortConvolution, delta_net_output
 
 
 class GatedDeltaNet(nn.Module):
-    def __init__(self, d_model, num_heads=2, expand_v=2, use_gate=False, conv_size=4):
+    def __init__(self, d_model, num_heads=2, expand_v=2, use_gate=False, conv_size=4, chunk_size=64):
         super().__init__()
         head = d_model // num_heads
         key, value = num_heads * head, num_heads * head * expand_v
-        self.heads = num_heads
+        self.heads, self.chunk_size = num_heads, chunk_size
         self.q_proj = nn.Linear(d_model, key, bias=False)
         self.k_proj = nn.Linear(d_model, key, bias=False)
         self.v_proj = nn.Linear(d_model, value, bias=False)

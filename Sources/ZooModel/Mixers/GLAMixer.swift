@@ -1,0 +1,151 @@
+import Foundation
+import ZooTensor
+
+/// Gated linear attention (Yang et al., "Gated Linear Attention Transformers with Hardware-Efficient
+/// Training"; Zoology's `mixers/gla.py`, a copy of flash-linear-attention's `GatedLinearAttention`),
+/// with `K = d·expand_k/H` key and `V = d·expand_v/H` value channels per head:
+///
+///     q, k = q_proj(u), k_proj(u)                     d → d·expand_k, no bias
+///     v, g = v_proj(u), g_proj(u)                     d → d·expand_v, no bias
+///     (q, k, v = SiLU(short conv(·)) each, with use_short_conv; kernel conv_size, no bias)
+///     α    = logsigmoid(gk_proj(u)) / gate_logit_normalizer    gk_proj = Linear(d, r, no bias) → Linear(r, d·expand_k)
+///     o    = gatedLinearAttention(q/√K, k, v, α)     S_t = diag(e^{α_t}) S_{t−1} + k_t v_tᵀ, o_t = S_tᵀ q_t
+///     out  = o_proj(RMSNorm_head(o) ⊙ swish(g))       the norm per head, one weight of V for all heads
+///
+/// Options are fla's names and Zoology's defaults (`expand_k` 0.5, `expand_v` 1, 4 heads, gate rank
+/// 16, normalizer 16, no short convolution, kernel 4); Zoology's MQAR configs use 2 heads.
+/// Initialization as Zoology's `_init_weights` in its transformer block: every linear weight
+/// N(0, 0.02) (`o_proj` is not an `out_proj`, so it is not rescaled), the gate bias 0, the norm
+/// weight 1, the convolutions PyTorch's default U(±1/√conv_size).
+///
+/// State: `K·V` per head, `d·expand_k · V` in all (Zoology's `state_size`), plus each short
+/// convolution's window, `(2·d·expand_k + d·expand_v)·conv_size`, when they are used.
+public final class GLAMixer: SequenceMixer {
+  /// GLA's options (fla's `GatedLinearAttention` arguments).
+  public struct Config: MixerConfig, Equatable {
+    public static let name = "gla"
+    public static let summary = "gated linear attention: a data-dependent decay per key (low-rank, log-sigmoid), RMS norm and swish gate"
+    public static let optionHelp = [
+      "num_heads": "heads (must divide d_model·expand_k and d_model·expand_v)",
+      "expand_k": "key width as a multiple of d_model",
+      "expand_v": "value width as a multiple of d_model",
+      "gate_low_rank_dim": "rank of the gate projection",
+      "gate_logit_normalizer": "divides the log-sigmoid gates (larger: slower decay)",
+      "use_short_conv": "a short causal convolution (with SiLU) on q, k and v",
+      "conv_size": "kernel of the short convolutions",
+      "chunk_size": "tokens per chunk of the chunked training view (speed only)",
+    ]
+    public var numHeads: Int
+    public var expandK: Float
+    public var expandV: Float
+    public var gateLowRankDim: Int
+    public var gateLogitNormalizer: Float
+    public var useShortConv: Bool
+    public var convSize: Int
+    public var chunkSize: Int
+
+    enum CodingKeys: String, CodingKey {
+      case numHeads = "num_heads"
+      case expandK = "expand_k"
+      case expandV = "expand_v"
+      case gateLowRankDim = "gate_low_rank_dim"
+      case gateLogitNormalizer = "gate_logit_normalizer"
+      case useShortConv = "use_short_conv"
+      case convSize = "conv_size"
+      case chunkSize = "chunk_size"
+    }
+
+    public init(layer: Int) { self.init() }
+    public init(
+      numHeads: Int = 4, expandK: Float = 0.5, expandV: Float = 1, gateLowRankDim: Int = 16, gateLogitNormalizer: Float = 16,
+      useShortConv: Bool = false, convSize: Int = 4, chunkSize: Int = 16
+    ) {
+      (self.numHeads, self.expandK, self.expandV) = (numHeads, expandK, expandV)
+      (self.gateLowRankDim, self.gateLogitNormalizer) = (gateLowRankDim, gateLogitNormalizer)
+      (self.useShortConv, self.convSize, self.chunkSize) = (useShortConv, convSize, chunkSize)
+    }
+    /// Two heads, a narrow gate and chunks that do not divide the tests' lengths; short
+    /// convolutions on odd layers.
+    public static func tiny(layer: Int) -> Config {
+      Config(numHeads: 2, gateLowRankDim: 3, gateLogitNormalizer: 2, useShortConv: layer % 2 == 1, convSize: 3, chunkSize: 5)
+    }
+
+    /// `d_model · expand`, when it is a whole number.
+    static func width(_ dModel: Int, _ expand: Float) -> Int? {
+      let width = Double(dModel) * Double(expand)
+      return width == width.rounded() && width >= 1 ? Int(width) : nil
+    }
+
+    public func validate(dModel: Int) throws {
+      for (option, expand) in [("expand_k", expandK), ("expand_v", expandV)] {
+        guard let width = Self.width(dModel, expand) else {
+          throw ModelError.invalidConfig("d_model·\(option) (\(dModel)·\(expand)) must be a positive whole number")
+        }
+        if numHeads < 1 || width % numHeads != 0 {
+          throw ModelError.invalidConfig("num_heads (\(numHeads)) must divide d_model·\(option) (\(width))")
+        }
+      }
+      if gateLowRankDim < 1 { throw ModelError.invalidConfig("gate_low_rank_dim must be positive") }
+      if !(gateLogitNormalizer > 0) { throw ModelError.invalidConfig("gate_logit_normalizer must be positive") }
+      if convSize < 1 { throw ModelError.invalidConfig("conv_size must be positive") }
+      if chunkSize < 1 { throw ModelError.invalidConfig("chunk_size must be positive") }
+    }
+
+    public func makeMixer(context: MixerContext) -> any SequenceMixer { GLAMixer(context: context, config: self) }
+  }
+
+  let config: Config
+  let keyDim, valueDim, headV: Int
+  let qProj, kProj, vProj, gProj, gateDown, gateUp, gateBias, norm, oProj: NamedParameter
+  /// The q, k, v convolutions' weights, with use_short_conv.
+  let convolutions: [NamedParameter]
+
+  public init(context: MixerContext, config: Config) {
+    let d = context.dModel
+    self.config = config
+    keyDim = Config.width(d, config.expandK)!
+    valueDim = Config.width(d, config.expandV)!
+    headV = valueDim / config.numHeads
+    qProj = NamedParameter("q_proj.weight", [keyDim, d], std: context.std)
+    kProj = NamedParameter("k_proj.weight", [keyDim, d], std: context.std)
+    vProj = NamedParameter("v_proj.weight", [valueDim, d], std: context.std)
+    gProj = NamedParameter("g_proj.weight", [valueDim, d], std: context.std)
+    let bound = 1 / Float(config.convSize).squareRoot()
+    convolutions = config.useShortConv
+      ? [("q", keyDim), ("k", keyDim), ("v", valueDim)].map { name, width in
+        NamedParameter("\(name)_conv1d.weight", [width, 1, config.convSize], initializer: .uniform(bound: bound))
+      } : []
+    gateDown = NamedParameter("gk_proj.0.weight", [config.gateLowRankDim, d], std: context.std)
+    gateUp = NamedParameter("gk_proj.1.weight", [keyDim, config.gateLowRankDim], std: context.std)
+    gateBias = NamedParameter("gk_proj.1.bias", [keyDim], std: nil)
+    oProj = NamedParameter("o_proj.weight", [d, valueDim], std: context.std)
+    norm = NamedParameter("g_norm_swish_gate.weight", [headV], std: nil, value: 1)
+  }
+
+  /// In the order of Zoology's `state_dict`.
+  public var parameters: [NamedParameter] {
+    [qProj, kProj, vProj, gProj] + convolutions + [gateDown, gateUp, gateBias, oProj, norm]
+  }
+
+  /// `d·expand_k · V` (every head's `K × V` state), plus the short convolutions' windows.
+  public func stateSize(length: Int) -> Int {
+    keyDim * headV + (config.useShortConv ? (2 * keyDim + valueDim) * config.convSize : 0)
+  }
+
+  public func forward(_ x: Tensor, tape: Tape) -> Tensor {
+    var (q, k, v) = (tape.linear(x, weight: qProj.tensor, bias: nil), tape.linear(x, weight: kProj.tensor, bias: nil), tape.linear(x, weight: vProj.tensor, bias: nil))
+    if config.useShortConv {
+      q = tape.silu(tape.shortConvolution(q, weight: convolutions[0].tensor, bias: nil))
+      k = tape.silu(tape.shortConvolution(k, weight: convolutions[1].tensor, bias: nil))
+      v = tape.silu(tape.shortConvolution(v, weight: convolutions[2].tensor, bias: nil))
+    }
+    let gate = tape.linear(tape.linear(x, weight: gateDown.tensor, bias: nil), weight: gateUp.tensor, bias: gateBias.tensor)
+    let logGate = tape.logSigmoid(gate, scale: 1 / config.gateLogitNormalizer)
+    let heads = config.numHeads
+    let o = tape.gatedLinearAttention(
+      q: q, k: k, v: v, logGate: logGate, heads: heads, scale: 1 / Float(keyDim / heads).squareRoot(),
+      form: .chunked(size: config.chunkSize))
+    let gated = tape.multiply(tape.rmsNorm(o, weight: norm.tensor), tape.silu(tape.linear(x, weight: gProj.tensor, bias: nil)))
+    return tape.linear(gated, weight: oProj.tensor, bias: nil)
+  }
+}
