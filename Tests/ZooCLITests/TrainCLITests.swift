@@ -107,8 +107,8 @@ import ZooStorage
     #expect(ingest.status == 0, "\(ingest.stderr)")
     let options = [
       "attention": ["--num-heads", "2"], "based": ["--num-heads", "2"], "retnet": ["--num-heads", "2"],
-      "sliding_window_attention": ["--num-heads", "2", "--window-size", "16"], "mamba2": ["--d-state", "16"],
-      "rwkv7": ["--head-dim", "16"],
+      "sliding_window_attention": ["--num-heads", "2", "--window-size", "16"], "gla": ["--num-heads", "2"],
+      "mamba2": ["--d-state", "16"], "rwkv7": ["--head-dim", "16"],
     ]
     let train = try Tool.run(
       "zoo-train",
