@@ -62,8 +62,9 @@ def wait_for_blocks(process, sidecar, blocks, block_bytes, timeout=120):
 
 
 def test_resume_after_ctrl_c_and_kill_equals_one_run(models, stores, tmp_path, capsys):
-    # 5 blocks of 64 windows of 32 tokens, one window per forward pass: a second or two per block.
-    blocks = 5
+    # 20 blocks of 64 windows of 32 tokens, one window per forward pass: a second or two per block on a
+    # loaded machine, a few hundredths on a quiet one, where 5 blocks could all finish before the signal.
+    blocks = 20
     args = ["--model", models["neox"], "--tokens", stores["01"], "--seq-len", 32, "--eval-tokens",
             32 * BLOCK_WINDOWS * blocks, "--batch", 1]
     (tmp_path / "one").mkdir()
