@@ -94,10 +94,13 @@ public enum MixerCatalogue {
   }
 
   private static func decode(_ type: any MixerConfig.Type, _ values: [String: JSONValue], layer: Int) throws -> any MixerConfig {
-    do { return try JSONValue.object(values).decode(type) } catch {
+    do { return try JSONValue.object(values).decode(type, snakeCaseKeys: true) } catch {
       let key: String
       switch error {
-      case DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context): key = context.codingPath.first?.stringValue ?? "?"
+      case DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context):
+        // The path names the property (`numHeads`); the option is its snake_case key.
+        let property = context.codingPath.first?.stringValue ?? "?"
+        key = values.keys.first { $0.replacingOccurrences(of: "_", with: "").lowercased() == property.lowercased() } ?? property
       default: key = "?"
       }
       throw ModelError.invalidConfig("layer \(layer): \(type.name) option '\(key)' has the wrong type (\(values[key]?.text ?? "missing"))")

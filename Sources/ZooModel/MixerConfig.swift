@@ -4,9 +4,9 @@ import ZooSupport
 /// ``MixerCatalogue`` lists them once; everything else (command-line options, sweep files,
 /// registry params, contract tests) is derived from these declarations.
 ///
-/// The options are the keys the config encodes to (snake_case, Zoology's names where Zoology has
-/// one); every stored field is an option, so the options of a mixer are the keys of `init(layer:)`'s
-/// JSON and have its values as defaults.
+/// The options are the config's stored properties, each under the snake_case form of its name
+/// (`numHeads` is `num_heads`: Zoology's names where Zoology has one; no `CodingKeys`), so the
+/// options of a mixer are the keys of `init(layer:)`'s JSON and have its values as defaults.
 public protocol MixerConfig: Codable, Sendable {
   /// The mixer's name in stored configs and on the command line (`base_conv`).
   static var name: String { get }
@@ -30,7 +30,7 @@ extension MixerConfig {
   public var name: String { Self.name }
 
   /// The options and their values, as stored.
-  public var options: [String: JSONValue] { (try? JSONValue(encoding: self).objectValue) ?? [:] }
+  public var options: [String: JSONValue] { (try? JSONValue(encoding: self, snakeCaseKeys: true).objectValue) ?? [:] }
 }
 
 /// Checks a head count: at least 1 and dividing `dModel`.
@@ -41,4 +41,9 @@ func validateHeads(_ heads: Int, dModel: Int) throws {
 /// Checks a dropout probability is in [0, 1).
 func validateDropout(_ p: Float, _ option: String) throws {
   if !(0..<1).contains(p) { throw ModelError.invalidConfig("\(option) must be in [0, 1)") }
+}
+
+/// Checks that each option is at least 1, in order; throws naming the first that is not.
+func validatePositive(_ options: KeyValuePairs<String, Int>) throws {
+  for (option, value) in options where value < 1 { throw ModelError.invalidConfig("\(option) must be positive, got \(value)") }
 }

@@ -36,14 +36,20 @@ public enum JSONValue: Codable, Hashable, Sendable {
     }
   }
 
-  /// The JSON form of an encodable value.
-  public init(encoding value: some Encodable) throws {
-    self = try JSONDecoder().decode(JSONValue.self, from: JSONEncoder().encode(value))
+  /// The JSON form of an encodable value; with `snakeCaseKeys` its camelCase property names become
+  /// snake_case keys (`numHeads` → `num_heads`), so a type needs no `CodingKeys` to be stored that way.
+  public init(encoding value: some Encodable, snakeCaseKeys: Bool = false) throws {
+    let encoder = JSONEncoder()
+    if snakeCaseKeys { encoder.keyEncodingStrategy = .convertToSnakeCase }
+    self = try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
   }
 
-  /// Decodes a `T` from this value.
-  public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-    try JSONDecoder().decode(type, from: JSONEncoder().encode(self))
+  /// Decodes a `T` from this value; with `snakeCaseKeys` the keys are read as snake_case forms of
+  /// `T`'s property names (the inverse of `init(encoding:snakeCaseKeys:)`).
+  public func decode<T: Decodable>(_ type: T.Type, snakeCaseKeys: Bool = false) throws -> T {
+    let decoder = JSONDecoder()
+    if snakeCaseKeys { decoder.keyDecodingStrategy = .convertFromSnakeCase }
+    return try decoder.decode(type, from: JSONEncoder().encode(self))
   }
 
   /// The members of an object; nil for other values.

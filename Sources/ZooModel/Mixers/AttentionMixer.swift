@@ -15,11 +15,6 @@ public final class AttentionMixer: SequenceMixer {
     public var numHeads: Int
     public var attnDropout: Float
 
-    enum CodingKeys: String, CodingKey {
-      case numHeads = "num_heads"
-      case attnDropout = "attn_dropout"
-    }
-
     public init(layer: Int) { (numHeads, attnDropout) = (1, 0) }
     public init(numHeads: Int = 1, attnDropout: Float = 0) { (self.numHeads, self.attnDropout) = (numHeads, attnDropout) }
     public static func tiny(layer: Int) -> Config { Config(numHeads: 2) }

@@ -16,8 +16,6 @@ public final class BaseConvMixer: SequenceMixer {
     ]
     public var kernelSize: Int
 
-    enum CodingKeys: String, CodingKey { case kernelSize = "kernel_size" }
-
     /// Zoology's Figure 2 alternates `kernel_size = [3, -1]` over the layers.
     public init(layer: Int) { kernelSize = layer % 2 == 0 ? 3 : -1 }
     public init(kernelSize: Int) { self.kernelSize = kernelSize }

@@ -14,18 +14,13 @@ public final class BasedMixer: SequenceMixer {
     public var numHeads: Int
     public var featureDim: Int
 
-    enum CodingKeys: String, CodingKey {
-      case numHeads = "num_heads"
-      case featureDim = "feature_dim"
-    }
-
     public init(layer: Int) { (numHeads, featureDim) = (1, 16) }
     public init(numHeads: Int = 1, featureDim: Int = 16) { (self.numHeads, self.featureDim) = (numHeads, featureDim) }
     public static func tiny(layer: Int) -> Config { Config(numHeads: 2, featureDim: 4) }
 
     public func validate(dModel: Int) throws {
       try validateHeads(numHeads, dModel: dModel)
-      if featureDim < 1 { throw ModelError.invalidConfig("feature_dim must be positive") }
+      try validatePositive(["feature_dim": featureDim])
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer {

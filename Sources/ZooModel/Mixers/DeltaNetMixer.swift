@@ -36,15 +36,6 @@ public final class DeltaNetMixer: SequenceMixer {
     public var convSize: Int
     public var chunkSize: Int
 
-    enum CodingKeys: String, CodingKey {
-      case numHeads = "num_heads"
-      case expandK = "expand_k"
-      case expandV = "expand_v"
-      case useGate = "use_gate"
-      case convSize = "conv_size"
-      case chunkSize = "chunk_size"
-    }
-
     public init(layer: Int) { self.init() }
     public init(
       numHeads: Int = 2, expandK: Double = 1, expandV: Double = 1, useGate: Bool = false, convSize: Int = 4, chunkSize: Int = 64
@@ -63,36 +54,30 @@ public final class DeltaNetMixer: SequenceMixer {
       if numHeads < 1 || key < numHeads || value < numHeads || key % numHeads != 0 || value % numHeads != 0 {
         throw ModelError.invalidConfig("num_heads (\(numHeads)) must divide the key width \(key) (expand_k) and the value width \(value) (expand_v)")
       }
-      if convSize < 1 { throw ModelError.invalidConfig("conv_size must be positive, got \(convSize)") }
-      if chunkSize < 1 { throw ModelError.invalidConfig("chunk_size must be positive, got \(chunkSize)") }
+      try validatePositive(["conv_size": convSize, "chunk_size": chunkSize])
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer { DeltaNetMixer(context: context, config: self) }
   }
 
-  let qProj, kProj, vProj, bProj, qConv, kConv, vConv, normWeight, oProj: NamedParameter
-  let gProj: NamedParameter?
+  let q, k, v: ShortConvolvedProjection
+  let bProj: NamedParameter
+  let output: NormedGatedOutput
   let heads, keyDim, valueDim, chunkSize: Int
 
   public init(context: MixerContext, config: Config) {
-    let d = context.dModel
-    let (key, value) = config.widths(dModel: d)
+    let (key, value) = config.widths(dModel: context.dModel)
     (heads, keyDim, valueDim, chunkSize) = (config.numHeads, key / config.numHeads, value / config.numHeads, config.chunkSize)
-    let bound = 1 / Float(config.convSize).squareRoot()
-    qProj = NamedParameter("q_proj.weight", [key, d], std: context.std)
-    kProj = NamedParameter("k_proj.weight", [key, d], std: context.std)
-    vProj = NamedParameter("v_proj.weight", [value, d], std: context.std)
-    bProj = NamedParameter("b_proj.weight", [heads, d], std: context.std)
-    qConv = NamedParameter("q_conv1d.weight", [key, 1, config.convSize], initializer: .uniform(bound: bound))
-    kConv = NamedParameter("k_conv1d.weight", [key, 1, config.convSize], initializer: .uniform(bound: bound))
-    vConv = NamedParameter("v_conv1d.weight", [value, 1, config.convSize], initializer: .uniform(bound: bound))
-    gProj = config.useGate ? NamedParameter("g_proj.weight", [value, d], std: context.std) : nil
-    normWeight = NamedParameter("o_norm.weight", [valueDim], initializer: .constant(1))
-    oProj = NamedParameter("o_proj.weight", [d, value], std: context.std)
+    q = ShortConvolvedProjection("q", width: key, context: context, convSize: config.convSize)
+    k = ShortConvolvedProjection("k", width: key, context: context, convSize: config.convSize)
+    v = ShortConvolvedProjection("v", width: value, context: context, convSize: config.convSize)
+    bProj = NamedParameter("b_proj.weight", [heads, context.dModel], std: context.std)
+    output = NormedGatedOutput(normName: "o_norm.weight", width: value, headWidth: valueDim, gated: config.useGate, context: context)
   }
 
   public var parameters: [NamedParameter] {
-    [qProj, kProj, vProj, bProj, qConv, kConv, vConv] + (gProj.map { [$0] } ?? []) + [normWeight, oProj]
+    [q, k, v].map(\.projection) + [bProj] + [q, k, v].compactMap(\.convolution) + [output.gate].compactMap { $0 }
+      + [output.norm, output.output]
   }
 
   /// The delta rule's state `H·K·V` (Zoology's `state_size`; like Zoology it leaves out the short
@@ -100,16 +85,11 @@ public final class DeltaNetMixer: SequenceMixer {
   public func stateSize(length: Int) -> Int { heads * keyDim * valueDim }
 
   public func forward(_ x: Tensor, tape: Tape) -> Tensor {
-    func convolved(_ projection: NamedParameter, _ convolution: NamedParameter) -> Tensor {
-      tape.silu(tape.shortConvolution(tape.linear(x, weight: projection.tensor, bias: nil), weight: convolution.tensor, bias: nil))
-    }
-    let q = tape.l2NormalizeHeads(convolved(qProj, qConv), heads: heads)
-    let k = tape.l2NormalizeHeads(convolved(kProj, kConv), heads: heads)
-    let v = convolved(vProj, vConv)
+    let q = tape.l2NormalizeHeads(self.q(x, tape: tape), heads: heads)
+    let k = tape.l2NormalizeHeads(self.k(x, tape: tape), heads: heads)
+    let v = self.v(x, tape: tape)
     let beta = tape.sigmoid(tape.linear(x, weight: bProj.tensor, bias: nil))
     let o = tape.deltaRule(q: q, k: k, v: v, beta: beta, logDecay: nil, heads: heads, form: .chunked(size: chunkSize))
-    var y = tape.rmsNorm(o, weight: normWeight.tensor)
-    if let gProj { y = tape.multiply(y, tape.silu(tape.linear(x, weight: gProj.tensor, bias: nil))) }
-    return tape.linear(y, weight: oProj.tensor, bias: nil)
+    return output(o, input: x, tape: tape)
   }
 }

@@ -44,17 +44,6 @@ public final class GLAMixer: SequenceMixer {
     public var convSize: Int
     public var chunkSize: Int
 
-    enum CodingKeys: String, CodingKey {
-      case numHeads = "num_heads"
-      case expandK = "expand_k"
-      case expandV = "expand_v"
-      case gateLowRankDim = "gate_low_rank_dim"
-      case gateLogitNormalizer = "gate_logit_normalizer"
-      case useShortConv = "use_short_conv"
-      case convSize = "conv_size"
-      case chunkSize = "chunk_size"
-    }
-
     public init(layer: Int) { self.init() }
     public init(
       numHeads: Int = 4, expandK: Float = 0.5, expandV: Float = 1, gateLowRankDim: Int = 16, gateLogitNormalizer: Float = 16,
@@ -85,10 +74,8 @@ public final class GLAMixer: SequenceMixer {
           throw ModelError.invalidConfig("num_heads (\(numHeads)) must divide d_model·\(option) (\(width))")
         }
       }
-      if gateLowRankDim < 1 { throw ModelError.invalidConfig("gate_low_rank_dim must be positive") }
+      try validatePositive(["gate_low_rank_dim": gateLowRankDim, "conv_size": convSize, "chunk_size": chunkSize])
       if !(gateLogitNormalizer > 0) { throw ModelError.invalidConfig("gate_logit_normalizer must be positive") }
-      if convSize < 1 { throw ModelError.invalidConfig("conv_size must be positive") }
-      if chunkSize < 1 { throw ModelError.invalidConfig("chunk_size must be positive") }
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer { GLAMixer(context: context, config: self) }
@@ -96,9 +83,9 @@ public final class GLAMixer: SequenceMixer {
 
   let config: Config
   let keyDim, valueDim, headV: Int
-  let qProj, kProj, vProj, gProj, gateDown, gateUp, gateBias, norm, oProj: NamedParameter
-  /// The q, k, v convolutions' weights, with use_short_conv.
-  let convolutions: [NamedParameter]
+  let q, k, v: ShortConvolvedProjection
+  let gateDown, gateUp, gateBias: NamedParameter
+  let output: NormedGatedOutput
 
   public init(context: MixerContext, config: Config) {
     let d = context.dModel
@@ -106,25 +93,20 @@ public final class GLAMixer: SequenceMixer {
     keyDim = Config.width(d, config.expandK)!
     valueDim = Config.width(d, config.expandV)!
     headV = valueDim / config.numHeads
-    qProj = NamedParameter("q_proj.weight", [keyDim, d], std: context.std)
-    kProj = NamedParameter("k_proj.weight", [keyDim, d], std: context.std)
-    vProj = NamedParameter("v_proj.weight", [valueDim, d], std: context.std)
-    gProj = NamedParameter("g_proj.weight", [valueDim, d], std: context.std)
-    let bound = 1 / Float(config.convSize).squareRoot()
-    convolutions = config.useShortConv
-      ? [("q", keyDim), ("k", keyDim), ("v", valueDim)].map { name, width in
-        NamedParameter("\(name)_conv1d.weight", [width, 1, config.convSize], initializer: .uniform(bound: bound))
-      } : []
+    let convSize = config.useShortConv ? config.convSize : nil
+    q = ShortConvolvedProjection("q", width: keyDim, context: context, convSize: convSize)
+    k = ShortConvolvedProjection("k", width: keyDim, context: context, convSize: convSize)
+    v = ShortConvolvedProjection("v", width: valueDim, context: context, convSize: convSize)
     gateDown = NamedParameter("gk_proj.0.weight", [config.gateLowRankDim, d], std: context.std)
     gateUp = NamedParameter("gk_proj.1.weight", [keyDim, config.gateLowRankDim], std: context.std)
     gateBias = NamedParameter("gk_proj.1.bias", [keyDim], std: nil)
-    oProj = NamedParameter("o_proj.weight", [d, valueDim], std: context.std)
-    norm = NamedParameter("g_norm_swish_gate.weight", [headV], std: nil, value: 1)
+    output = NormedGatedOutput(normName: "g_norm_swish_gate.weight", width: valueDim, headWidth: headV, gated: true, context: context)
   }
 
   /// In the order of Zoology's `state_dict`.
   public var parameters: [NamedParameter] {
-    [qProj, kProj, vProj, gProj] + convolutions + [gateDown, gateUp, gateBias, oProj, norm]
+    [q, k, v].map(\.projection) + [output.gate!] + [q, k, v].compactMap(\.convolution)
+      + [gateDown, gateUp, gateBias, output.output, output.norm]
   }
 
   /// `d·expand_k · V` (every head's `K × V` state), plus the short convolutions' windows.
@@ -133,19 +115,13 @@ public final class GLAMixer: SequenceMixer {
   }
 
   public func forward(_ x: Tensor, tape: Tape) -> Tensor {
-    var (q, k, v) = (tape.linear(x, weight: qProj.tensor, bias: nil), tape.linear(x, weight: kProj.tensor, bias: nil), tape.linear(x, weight: vProj.tensor, bias: nil))
-    if config.useShortConv {
-      q = tape.silu(tape.shortConvolution(q, weight: convolutions[0].tensor, bias: nil))
-      k = tape.silu(tape.shortConvolution(k, weight: convolutions[1].tensor, bias: nil))
-      v = tape.silu(tape.shortConvolution(v, weight: convolutions[2].tensor, bias: nil))
-    }
+    let (q, k, v) = (self.q(x, tape: tape), self.k(x, tape: tape), self.v(x, tape: tape))
     let gate = tape.linear(tape.linear(x, weight: gateDown.tensor, bias: nil), weight: gateUp.tensor, bias: gateBias.tensor)
     let logGate = tape.logSigmoid(gate, scale: 1 / config.gateLogitNormalizer)
     let heads = config.numHeads
     let o = tape.gatedLinearAttention(
       q: q, k: k, v: v, logGate: logGate, heads: heads, scale: 1 / Float(keyDim / heads).squareRoot(),
       form: .chunked(size: config.chunkSize))
-    let gated = tape.multiply(tape.rmsNorm(o, weight: norm.tensor), tape.silu(tape.linear(x, weight: gProj.tensor, bias: nil)))
-    return tape.linear(gated, weight: oProj.tensor, bias: nil)
+    return output(o, input: x, tape: tape)
   }
 }

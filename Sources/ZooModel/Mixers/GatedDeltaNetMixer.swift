@@ -37,14 +37,6 @@ public final class GatedDeltaNetMixer: SequenceMixer {
     public var convSize: Int
     public var chunkSize: Int
 
-    enum CodingKeys: String, CodingKey {
-      case numHeads = "num_heads"
-      case expandV = "expand_v"
-      case useGate = "use_gate"
-      case convSize = "conv_size"
-      case chunkSize = "chunk_size"
-    }
-
     public init(layer: Int) { self.init() }
     public init(numHeads: Int = 2, expandV: Int = 2, useGate: Bool = false, convSize: Int = 4, chunkSize: Int = 64) {
       (self.numHeads, self.expandV, self.useGate, self.convSize, self.chunkSize) = (numHeads, expandV, useGate, convSize, chunkSize)
@@ -54,16 +46,15 @@ public final class GatedDeltaNetMixer: SequenceMixer {
 
     public func validate(dModel: Int) throws {
       if numHeads < 1 || numHeads > dModel { throw ModelError.invalidConfig("num_heads must be between 1 and d_model (\(dModel)), got \(numHeads)") }
-      if expandV < 1 { throw ModelError.invalidConfig("expand_v must be positive, got \(expandV)") }
-      if convSize < 1 { throw ModelError.invalidConfig("conv_size must be positive, got \(convSize)") }
-      if chunkSize < 1 { throw ModelError.invalidConfig("chunk_size must be positive, got \(chunkSize)") }
+      try validatePositive(["expand_v": expandV, "conv_size": convSize, "chunk_size": chunkSize])
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer { GatedDeltaNetMixer(context: context, config: self) }
   }
 
-  let qProj, kProj, vProj, bProj, aProj, aLog, skip, dtBias, qConv, kConv, vConv, normWeight, oProj: NamedParameter
-  let gProj: NamedParameter?
+  let q, k, v: ShortConvolvedProjection
+  let bProj, aProj, aLog, skip, dtBias: NamedParameter
+  let output: NormedGatedOutput
   let heads, keyDim, valueDim, chunkSize: Int
 
   public init(context: MixerContext, config: Config) {
@@ -71,35 +62,21 @@ public final class GatedDeltaNetMixer: SequenceMixer {
     let heads = config.numHeads
     (self.heads, keyDim, valueDim, chunkSize) = (heads, d / heads, d / heads * config.expandV, config.chunkSize)
     let (key, value) = (heads * keyDim, heads * valueDim)
-    let bound = 1 / Float(config.convSize).squareRoot()
-    qProj = NamedParameter("q_proj.weight", [key, d], std: context.std)
-    kProj = NamedParameter("k_proj.weight", [key, d], std: context.std)
-    vProj = NamedParameter("v_proj.weight", [value, d], std: context.std)
+    q = ShortConvolvedProjection("q", width: key, context: context, convSize: config.convSize)
+    k = ShortConvolvedProjection("k", width: key, context: context, convSize: config.convSize)
+    v = ShortConvolvedProjection("v", width: value, context: context, convSize: config.convSize)
     bProj = NamedParameter("b_proj.weight", [heads, d], std: context.std)
     aProj = NamedParameter("a_proj.weight", [heads, d], std: context.std)
     aLog = NamedParameter(
       "A_log", [heads], initializer: .custom { rng in (0..<heads).map { _ in Float(Foundation.log(16 * rng.nextDouble())) } })
     skip = NamedParameter("D", [heads], initializer: .constant(1))
-    dtBias = NamedParameter(
-      "dt_bias", [heads],
-      initializer: .custom { rng in
-        (0..<heads).map { _ in
-          let (low, high) = (Foundation.log(1e-3), Foundation.log(1e-1))
-          let dt = max(Foundation.exp(low + rng.nextDouble() * (high - low)), 1e-4)
-          // softplus⁻¹(dt) = dt + ln(1 − e^{−dt})
-          return Float(dt + Foundation.log(-Foundation.expm1(-dt)))
-        }
-      })
-    qConv = NamedParameter("q_conv1d.weight", [key, 1, config.convSize], initializer: .uniform(bound: bound))
-    kConv = NamedParameter("k_conv1d.weight", [key, 1, config.convSize], initializer: .uniform(bound: bound))
-    vConv = NamedParameter("v_conv1d.weight", [value, 1, config.convSize], initializer: .uniform(bound: bound))
-    gProj = config.useGate ? NamedParameter("g_proj.weight", [value, d], std: context.std) : nil
-    normWeight = NamedParameter("o_norm.weight", [valueDim], initializer: .constant(1))
-    oProj = NamedParameter("o_proj.weight", [d, value], std: context.std)
+    dtBias = NamedParameter("dt_bias", [heads], initializer: .timeStepBias(count: heads))
+    output = NormedGatedOutput(normName: "o_norm.weight", width: value, headWidth: valueDim, gated: config.useGate, context: context)
   }
 
   public var parameters: [NamedParameter] {
-    [qProj, kProj, vProj, bProj, aProj, aLog, skip, dtBias, qConv, kConv, vConv] + (gProj.map { [$0] } ?? []) + [normWeight, oProj]
+    [q, k, v].map(\.projection) + [bProj, aProj, aLog, skip, dtBias] + [q, k, v].compactMap(\.convolution)
+      + [output.gate].compactMap { $0 } + [output.norm, output.output]
   }
 
   /// The delta rule's state `H·K·V` (Zoology's `state_size`; like Zoology it leaves out the short
@@ -107,18 +84,13 @@ public final class GatedDeltaNetMixer: SequenceMixer {
   public func stateSize(length: Int) -> Int { heads * keyDim * valueDim }
 
   public func forward(_ x: Tensor, tape: Tape) -> Tensor {
-    func convolved(_ projection: NamedParameter, _ convolution: NamedParameter) -> Tensor {
-      tape.silu(tape.shortConvolution(tape.linear(x, weight: projection.tensor, bias: nil), weight: convolution.tensor, bias: nil))
-    }
-    let q = tape.l2NormalizeHeads(convolved(qProj, qConv), heads: heads)
-    let k = tape.l2NormalizeHeads(convolved(kProj, kConv), heads: heads)
-    let v = convolved(vProj, vConv)
+    let q = tape.l2NormalizeHeads(self.q(x, tape: tape), heads: heads)
+    let k = tape.l2NormalizeHeads(self.k(x, tape: tape), heads: heads)
+    let v = self.v(x, tape: tape)
     let beta = tape.sigmoid(tape.linear(x, weight: bProj.tensor, bias: nil))
     let steps = tape.softplus(tape.linear(x, weight: aProj.tensor, bias: dtBias.tensor))
     let logDecay = tape.scaleColumns(steps, by: tape.exponential(aLog.tensor, scale: -1))
     let o = tape.deltaRule(q: q, k: k, v: v, beta: beta, logDecay: logDecay, heads: heads, form: .chunked(size: chunkSize))
-    var y = tape.rmsNorm(o, weight: normWeight.tensor)
-    if let gProj { y = tape.multiply(y, tape.silu(tape.linear(x, weight: gProj.tensor, bias: nil))) }
-    return tape.linear(y, weight: oProj.tensor, bias: nil)
+    return output(o, input: x, tape: tape)
   }
 }

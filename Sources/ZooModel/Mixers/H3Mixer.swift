@@ -18,17 +18,12 @@ public final class H3Mixer: SequenceMixer {
     public var dState: Int
     public var headDim: Int
 
-    enum CodingKeys: String, CodingKey {
-      case dState = "d_state"
-      case headDim = "head_dim"
-    }
-
     public init(layer: Int) { (dState, headDim) = (16, 1) }
     public init(dState: Int = 16, headDim: Int = 1) { (self.dState, self.headDim) = (dState, headDim) }
     public static func tiny(layer: Int) -> Config { Config(dState: 16, headDim: 2) }
 
     public func validate(dModel: Int) throws {
-      if dState < 1 { throw ModelError.invalidConfig("d_state must be positive") }
+      try validatePositive(["d_state": dState])
       if headDim < 1 || dModel % headDim != 0 { throw ModelError.invalidConfig("head_dim (\(headDim)) must divide d_model (\(dModel))") }
     }
 

@@ -26,11 +26,6 @@ public final class LongConvMixer: SequenceMixer {
     public var dEmb: Int
     public var dHidden: Int
 
-    enum CodingKeys: String, CodingKey {
-      case dEmb = "d_emb"
-      case dHidden = "d_hidden"
-    }
-
     public init(layer: Int) { self.init() }
     public init(dEmb: Int = 3, dHidden: Int = 16) {
       self.dEmb = dEmb
@@ -41,7 +36,7 @@ public final class LongConvMixer: SequenceMixer {
 
     public func validate(dModel: Int) throws {
       if dEmb < 3 || dEmb % 2 == 0 { throw ModelError.invalidConfig("d_emb must be odd and at least 3 (time, cosine, sine), got \(dEmb)") }
-      if dHidden < 1 { throw ModelError.invalidConfig("d_hidden must be positive, got \(dHidden)") }
+      try validatePositive(["d_hidden": dHidden])
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer { LongConvMixer(context: context, config: self) }

@@ -35,12 +35,6 @@ public final class Mamba2Mixer: SequenceMixer {
     public var headDim: Int
     public var chunkSize: Int
 
-    enum CodingKeys: String, CodingKey {
-      case dState = "d_state"
-      case headDim = "head_dim"
-      case chunkSize = "chunk_size"
-    }
-
     public init(layer: Int) { self.init() }
     public init(dState: Int = 128, headDim: Int = 64, chunkSize: Int = 16) {
       (self.dState, self.headDim, self.chunkSize) = (dState, headDim, chunkSize)
@@ -49,11 +43,10 @@ public final class Mamba2Mixer: SequenceMixer {
     public static func tiny(layer: Int) -> Config { Config(dState: 16, headDim: 4, chunkSize: 5) }
 
     public func validate(dModel: Int) throws {
-      if dState < 1 { throw ModelError.invalidConfig("d_state must be positive") }
+      try validatePositive(["d_state": dState, "chunk_size": chunkSize])
       if headDim < 1 || (Mamba2Mixer.expand * dModel) % headDim != 0 {
         throw ModelError.invalidConfig("head_dim (\(headDim)) must divide d_inner = 2·d_model (\(Mamba2Mixer.expand * dModel))")
       }
-      if chunkSize < 1 { throw ModelError.invalidConfig("chunk_size must be positive") }
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer { Mamba2Mixer(context: context, config: self) }
@@ -76,16 +69,7 @@ public final class Mamba2Mixer: SequenceMixer {
     let bound = 1 / Float(Self.convolutionKernel).squareRoot()
     convWeight = NamedParameter("conv1d.weight", [inner + 2 * states, 1, Self.convolutionKernel], initializer: .uniform(bound: bound))
     convBias = NamedParameter("conv1d.bias", [inner + 2 * states], initializer: .uniform(bound: bound))
-    dtBias = NamedParameter(
-      "dt_bias", [heads],
-      initializer: .custom { rng in
-        (0..<heads).map { _ in
-          let (low, high) = (Foundation.log(1e-3), Foundation.log(1e-1))
-          let dt = max(Foundation.exp(low + rng.nextDouble() * (high - low)), 1e-4)
-          // softplus⁻¹(dt) = dt + ln(1 − e^{−dt})
-          return Float(dt + Foundation.log(-Foundation.expm1(-dt)))
-        }
-      })
+    dtBias = NamedParameter("dt_bias", [heads], initializer: .timeStepBias(count: heads))
     aLog = NamedParameter("A_log", [heads], initializer: .custom { rng in (0..<heads).map { _ in Float(Foundation.log(1 + 15 * rng.nextDouble())) } })
     skip = NamedParameter("D", [heads], initializer: .constant(1))
     norm = NamedParameter("norm.weight", [inner], std: nil, value: 1)

@@ -24,14 +24,12 @@ public final class MambaMixer: SequenceMixer {
     public static let optionHelp = ["d_state": "SSM state size N per channel"]
     public var dState: Int
 
-    enum CodingKeys: String, CodingKey { case dState = "d_state" }
-
     public init(layer: Int) { dState = 16 }
     public init(dState: Int) { self.dState = dState }
     public static func tiny(layer: Int) -> Config { Config(dState: 16) }
 
     public func validate(dModel: Int) throws {
-      if dState < 1 { throw ModelError.invalidConfig("d_state must be positive") }
+      try validatePositive(["d_state": dState])
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer { MambaMixer(context: context, states: dState) }
@@ -53,16 +51,7 @@ public final class MambaMixer: SequenceMixer {
     convBias = NamedParameter("conv1d.bias", [inner], initializer: .uniform(bound: bound))
     xProj = NamedParameter("x_proj.weight", [dtRank + 2 * states, inner], std: context.std)
     dtWeight = NamedParameter("dt_proj.weight", [inner, dtRank], std: context.std)
-    dtBias = NamedParameter(
-      "dt_proj.bias", [inner],
-      initializer: .custom { rng in
-        (0..<inner).map { _ in
-          let (low, high) = (Foundation.log(1e-3), Foundation.log(1e-1))
-          let dt = max(Foundation.exp(low + rng.nextDouble() * (high - low)), 1e-4)
-          // softplus⁻¹(dt) = dt + ln(1 − e^{−dt})
-          return Float(dt + Foundation.log(-Foundation.expm1(-dt)))
-        }
-      })
+    dtBias = NamedParameter("dt_proj.bias", [inner], initializer: .timeStepBias(count: inner))
     aLog = NamedParameter(
       "A_log", [inner, states],
       initializer: .custom { _ in (0..<(inner * states)).map { Float(Foundation.log(Double($0 % states + 1))) } })

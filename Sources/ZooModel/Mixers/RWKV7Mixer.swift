@@ -44,14 +44,6 @@ public final class RWKV7Mixer: SequenceMixer {
     public var aLowRankDim: Int
     public var chunkSize: Int
 
-    enum CodingKeys: String, CodingKey {
-      case headDim = "head_dim"
-      case decayLowRankDim = "decay_low_rank_dim"
-      case gateLowRankDim = "gate_low_rank_dim"
-      case aLowRankDim = "a_low_rank_dim"
-      case chunkSize = "chunk_size"
-    }
-
     public init(layer: Int) { self.init() }
     /// Zoology's `add_rwkv7` (experiments/models_repo.py): head_dim 64, ranks 16, 64, 16; chunks of 16
     /// (fla's `chunk_rwkv7` without a decay bound).
@@ -64,9 +56,7 @@ public final class RWKV7Mixer: SequenceMixer {
 
     public func validate(dModel: Int) throws {
       if headDim < 1 || dModel % headDim != 0 { throw ModelError.invalidConfig("head_dim (\(headDim)) must divide d_model (\(dModel))") }
-      for (option, rank) in [("decay_low_rank_dim", decayLowRankDim), ("gate_low_rank_dim", gateLowRankDim), ("a_low_rank_dim", aLowRankDim)] where rank < 1 {
-        throw ModelError.invalidConfig("\(option) must be positive, got \(rank)")
-      }
+      try validatePositive(["decay_low_rank_dim": decayLowRankDim, "gate_low_rank_dim": gateLowRankDim, "a_low_rank_dim": aLowRankDim])
       // RWKV-7's decays keep a chunk's product of decays above e^{−0.61·128}, inside the op's range.
       if !(1...128).contains(chunkSize) { throw ModelError.invalidConfig("chunk_size must be in 1...128, got \(chunkSize)") }
     }

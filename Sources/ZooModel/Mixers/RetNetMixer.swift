@@ -13,8 +13,6 @@ public final class RetNetMixer: SequenceMixer {
     public static let optionHelp = ["num_heads": "heads, each with its own decay (must divide d_model)"]
     public var numHeads: Int
 
-    enum CodingKeys: String, CodingKey { case numHeads = "num_heads" }
-
     public init(layer: Int) { numHeads = 1 }
     public init(numHeads: Int) { self.numHeads = numHeads }
     public static func tiny(layer: Int) -> Config { Config(numHeads: 2) }

@@ -14,12 +14,6 @@ public enum SlidingWindowAttentionMixer {
     public var windowSize: Int
     public var attnDropout: Float
 
-    enum CodingKeys: String, CodingKey {
-      case numHeads = "num_heads"
-      case windowSize = "window_size"
-      case attnDropout = "attn_dropout"
-    }
-
     public init(layer: Int) { (numHeads, windowSize, attnDropout) = (1, 64, 0) }
     public init(numHeads: Int = 1, windowSize: Int = 64, attnDropout: Float = 0) {
       (self.numHeads, self.windowSize, self.attnDropout) = (numHeads, windowSize, attnDropout)
@@ -29,7 +23,7 @@ public enum SlidingWindowAttentionMixer {
     public func validate(dModel: Int) throws {
       try validateHeads(numHeads, dModel: dModel)
       try validateDropout(attnDropout, "attn_dropout")
-      if windowSize < 1 { throw ModelError.invalidConfig("window_size must be positive") }
+      try validatePositive(["window_size": windowSize])
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer {
