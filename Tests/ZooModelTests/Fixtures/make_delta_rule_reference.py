@@ -33,18 +33,17 @@ Output: <case>.json (config, names, shapes, offsets) and <case>.bin (float32 lit
 """
 import argparse
 import importlib.util
-import json
 import os
 import sys
 import types
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "../../../python"))
+from fixture_dump import FixtureDump  # noqa: E402
 from zoo.models.mixers import DeltaNet as TwinDeltaNet, GatedDeltaNet as TwinGatedDeltaNet  # noqa: E402
 
 parser = argparse.ArgumentParser()
@@ -170,24 +169,6 @@ def check(what, a, b, tolerance=1e-10):
     print(f"  {what}: relative deviation {deviation:.1e}" + ("  <-- FAILED" if deviation > tolerance else ""))
 
 
-class Dump:
-    def __init__(self):
-        self.tensors, self.index, self.offset = [], [], 0
-
-    def add(self, key, t):
-        a = t.detach().to(torch.float32).contiguous().numpy().ravel()
-        self.index.append({"name": key, "shape": list(t.shape), "offset": self.offset, "count": int(a.size)})
-        self.tensors.append(a)
-        self.offset += int(a.size)
-
-    def write(self, folder, case, meta):
-        os.makedirs(folder, exist_ok=True)
-        with open(os.path.join(folder, f"{case}.json"), "w") as f:
-            json.dump({**meta, "torch": torch.__version__, "tensors": self.index}, f, indent=1)
-        np.concatenate(self.tensors).astype("<f4").tofile(os.path.join(folder, f"{case}.bin"))
-        print(f"{case}: {self.offset} floats")
-
-
 def op_case(gated):
     """fla's naive recurrence (and its naive chunked form, checked) on fixed inputs, [B, H, L, D] inside."""
     B, H, L, K, V = 2, 2, 72, 6, 4
@@ -212,7 +193,7 @@ def op_case(gated):
             chunked = naive.delta_rule_chunkwise(q, k, v, beta, chunk_size=8)[0]
         (o * r).sum().backward()
     check("fla's naive chunked form vs its recurrence", chunked, o.detach())
-    dump = Dump()
+    dump = FixtureDump()
     names = ["q", "k", "v", "beta"] + (["log_decay"] if gated else [])
 
     def zoo_layout(t):  # [B, H, L, D] -> [B, L, H * D]; [B, H, L] -> [B, L, H]
@@ -277,7 +258,7 @@ def mixer_case(case):
     for (n, p), (_, pt) in zip(module.named_parameters(), other.named_parameters()):
         if p.grad is not None:
             check(f"twin's grad:{n} vs Zoology's", pt.grad, p.grad)
-    dump = Dump()
+    dump = FixtureDump()
     dump.add("input", x)
     dump.add("grad_output", r)
     dump.add("output", y)
@@ -296,11 +277,14 @@ for case, gated in [("delta_rule", False), ("gated_delta_rule", True)]:
         print(case)
         dump, meta = op_case(gated)
         dump.write(os.path.join(args.out_dir, "fla"), case, {"case": case, **meta,
-                                                             "dtype": "float64 from float32 values, float32 dump"})
+                                                             "dtype": "float64 from float32 values, float32 dump",
+                                                             "torch": torch.__version__})
+        print(f"{case}: {dump.offset} floats")
 for case in MIXER_CASES:
     if not args.cases or case in args.cases:
         print(case)
         dump, meta = mixer_case(case)
-        dump.write(os.path.join(args.out_dir, "zoology"), case, meta)
+        dump.write(os.path.join(args.out_dir, "zoology"), case, {**meta, "torch": torch.__version__})
+        print(f"{case}: {dump.offset} floats")
 print("# OK" if not failed else "# FAILED")
 sys.exit(1 if failed else 0)

@@ -34,14 +34,13 @@ core cases write q, k, v, g, `r`, the output and the gradients of q, k, v, g. Ou
 """
 import importlib.abc
 import importlib.machinery
-import json
 import os
 import sys
 from unittest import mock
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from fixture_dump import FixtureDump
 
 
 class _Kernel:
@@ -156,18 +155,12 @@ LAYERS = {"gla": gla, "gla_short_conv": gla_short_conv, "mamba2": mamba2}
 
 
 def dump(case, named, meta):
-    tensors, index, offset = [], [], 0
+    fixture = FixtureDump()
     for key, t in named:
-        a = t.detach().to(torch.float32).contiguous().numpy().ravel()
-        index.append({"name": key, "shape": list(t.shape), "offset": offset, "count": int(a.size)})
-        tensors.append(a)
-        offset += int(a.size)
-    meta = {"case": case, "fla": f"flash-linear-attention {fla.__version__}", "torch": torch.__version__,
-            "dtype": "float32", **meta, "tensors": index}
-    with open(f"{out_dir}/{case}.json", "w") as f:
-        json.dump(meta, f, indent=1)
-    np.concatenate(tensors).astype("<f4").tofile(f"{out_dir}/{case}.bin")
-    print(case, "floats", offset)
+        fixture.add(key, t)
+    fixture.write(out_dir, case, {"case": case, "fla": f"flash-linear-attention {fla.__version__}", "torch": torch.__version__,
+                                  "dtype": "float32", **meta})
+    print(case, "floats", fixture.offset)
 
 
 os.makedirs(out_dir, exist_ok=True)

@@ -14,15 +14,14 @@ losses and every parameter's gradient. Output: <case>.json (names, shapes, offse
 fixtures were made in (the skeleton with attention, then the mixer put in and Zoology's init applied
 again), so the same torch gives the same bits.
 """
-import json
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../python"))
+from fixture_dump import FixtureDump  # noqa: E402
 from zoo.models import ZooLanguageModel  # noqa: E402
 from zoo.models.mixers import RWKV, Based, Hyena, Mamba  # noqa: E402
 
@@ -137,22 +136,13 @@ for name, cfg in CASES.items():
     loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
     loss.backward()
 
-    tensors, index, offset = [], [], 0
-    def add(key, t):
-        global offset
-        a = t.detach().to(torch.float32).contiguous().numpy().ravel()
-        index.append({"name": key, "shape": list(t.shape), "offset": offset, "count": int(a.size)})
-        tensors.append(a)
-        offset += int(a.size)
+    dump = FixtureDump()
     assert not any(isinstance(m, torch.nn.Dropout) and m.p > 0 for m in model.modules())
     for pname, p in model.named_parameters():
-        add("param:" + pname, p)
-        add("grad:" + pname, p.grad if p.grad is not None else torch.zeros_like(p))  # Gated DeltaNet's unused D
-    add("per_token_loss", per_token)
-    meta = {"config": cfg, "batch": batch, "length": length, "inputs": inputs.ravel().tolist(),
-            "targets": targets.ravel().tolist(), "loss": loss.item(), "torch": torch.__version__,
-            "dtype": "float64 model, float32 dump", "tensors": index}
-    with open(f"{out_dir}/{name}.json", "w") as f:
-        json.dump(meta, f, indent=1)
-    np.concatenate(tensors).astype("<f4").tofile(f"{out_dir}/{name}.bin")
-    print(name, "loss", loss.item(), "floats", offset)
+        dump.add("param:" + pname, p)
+        dump.add("grad:" + pname, p.grad if p.grad is not None else torch.zeros_like(p))  # Gated DeltaNet's unused D
+    dump.add("per_token_loss", per_token)
+    dump.write(out_dir, name, {"config": cfg, "batch": batch, "length": length, "inputs": inputs.ravel().tolist(),
+                               "targets": targets.ravel().tolist(), "loss": loss.item(), "torch": torch.__version__,
+                               "dtype": "float64 model, float32 dump"})
+    print(name, "loss", loss.item(), "floats", dump.offset)

@@ -15,16 +15,15 @@ random batches in turn (so the loss falls as they are learned), as Zoo's LM trai
 Output: training.json (config, schedule, batches, per-step loss, learning rate and gradient norm,
 tensor index) and training.bin (the initial parameters, float32 little-endian, concatenated).
 """
-import json
 import math
 import os
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../python"))
+from fixture_dump import FixtureDump  # noqa: E402
 from zoo.models import ZooLanguageModel  # noqa: E402
 
 out_dir = sys.argv[1]
@@ -55,12 +54,9 @@ model.train()
 params = list(model.parameters())  # the tied head once
 optimizer = torch.optim.AdamW(params, lr=TRAIN["lr"], betas=(0.9, 0.999), eps=1e-8, weight_decay=TRAIN["weight_decay"])
 
-tensors, index, offset = [], [], 0
+dump = FixtureDump()
 for name, p in model.named_parameters():
-    a = p.detach().to(torch.float32).contiguous().numpy().ravel()
-    index.append({"name": "param:" + name, "shape": list(p.shape), "offset": offset, "count": int(a.size)})
-    tensors.append(a)
-    offset += int(a.size)
+    dump.add("param:" + name, p)
 
 g = torch.Generator().manual_seed(7)
 batches = [torch.randint(0, CONFIG["vocab_size"], (BATCH, LENGTH + 1), generator=g) for _ in range(2)]
@@ -89,8 +85,6 @@ for step in range(TRAIN["steps"]):
 
 meta = {"config": CONFIG, "training": TRAIN, "batch": BATCH, "length": LENGTH, "inputs": inputs, "targets": targets,
         "losses": losses, "learning_rates": lrs, "grad_norms": norms, "torch": torch.__version__,
-        "dtype": "float64 model from float32 weights", "tensors": index}
-with open(f"{out_dir}/training.json", "w") as f:
-    json.dump(meta, f)
-np.concatenate(tensors).astype("<f4").tofile(f"{out_dir}/training.bin")
-print("floats", offset)
+        "dtype": "float64 model from float32 weights"}
+dump.write(out_dir, "training", meta, indent=None)
+print("floats", dump.offset)

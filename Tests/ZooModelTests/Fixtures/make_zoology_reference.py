@@ -36,13 +36,12 @@ What runs on CPU at d88d6f5:
     the output to bf16. Zoo's RWKV is checked against its PyTorch twin (make_torch_reference.py).
 """
 import argparse
-import json
 import os
 import sys
 import types
 
-import numpy as np
 import torch
+from fixture_dump import FixtureDump
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--zoology", required=True, help="a checkout of HazyResearch/zoology (d88d6f5)")
@@ -205,29 +204,19 @@ for case, make in CASES.items():
     y = module(x)
     (y * r).sum().backward()
 
-    tensors, index, offset = [], [], 0
-
-    def add(key, t):
-        global offset
-        a = t.detach().to(torch.float32).contiguous().numpy().ravel()
-        index.append({"name": key, "shape": list(t.shape), "offset": offset, "count": int(a.size)})
-        tensors.append(a)
-        offset += int(a.size)
-
-    add("input", x)
-    add("grad_output", r)
-    add("output", y)
-    add("grad:input", x.grad)
+    dump = FixtureDump()
+    dump.add("input", x)
+    dump.add("grad_output", r)
+    dump.add("output", y)
+    dump.add("grad:input", x.grad)
     for name, p in module.named_parameters():
         if name in FIXED.get(case, set()):
             continue
         zoo = MAP.get(case, {}).get(name, name)
-        add("param:" + zoo, p)
-        add("grad:" + zoo, p.grad)
-    meta = {"case": case, "zoology": "HazyResearch/zoology d88d6f5", "module": type(module).__name__,
-            "config": {"d_model": D, "l_max": L, **config}, "batch": BATCH, "length": L, "torch": torch.__version__,
-            "dtype": "float64 module from float32 values, float32 dump", "tensors": index}
-    with open(f"{args.out_dir}/{case}.json", "w") as f:
-        json.dump(meta, f, indent=1)
-    np.concatenate(tensors).astype("<f4").tofile(f"{args.out_dir}/{case}.bin")
-    print(case, type(module).__name__, "floats", offset, "output max", float(y.detach().abs().max()))
+        dump.add("param:" + zoo, p)
+        dump.add("grad:" + zoo, p.grad)
+    dump.write(args.out_dir, case, {
+        "case": case, "zoology": "HazyResearch/zoology d88d6f5", "module": type(module).__name__,
+        "config": {"d_model": D, "l_max": L, **config}, "batch": BATCH, "length": L, "torch": torch.__version__,
+        "dtype": "float64 module from float32 values, float32 dump"})
+    print(case, type(module).__name__, "floats", dump.offset, "output max", float(y.detach().abs().max()))

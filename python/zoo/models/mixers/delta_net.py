@@ -7,7 +7,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .delta_rule import delta_rule, l2_normalize_heads, rms_norm
+from .delta_rule import delta_rule, l2_normalize_heads
+from .rms_norm import RMSNorm
 
 
 class ShortConvolution(nn.Conv1d):
@@ -20,15 +21,24 @@ class ShortConvolution(nn.Conv1d):
         return F.silu(super().forward(x.transpose(1, 2))[..., :x.shape[1]].transpose(1, 2))
 
 
-class RMSNorm(nn.Module):
-    """fla's RMSNorm over one head's values (weight `o_norm.weight`, shared by the heads)."""
+def add_projections(mixer, d_model, key, value, num_heads, chunk_size):
+    """The q, k, v and beta projections DeltaNet and Gated DeltaNet share (registered first)."""
+    mixer.heads, mixer.chunk_size = num_heads, chunk_size
+    mixer.q_proj = nn.Linear(d_model, key, bias=False)
+    mixer.k_proj = nn.Linear(d_model, key, bias=False)
+    mixer.v_proj = nn.Linear(d_model, value, bias=False)
+    mixer.b_proj = nn.Linear(d_model, num_heads, bias=False)
 
-    def __init__(self, width, eps=1e-5):
-        super().__init__()
-        self.weight, self.eps = nn.Parameter(torch.ones(width)), eps
 
-    def forward(self, x):
-        return rms_norm(x, self.weight, self.eps)
+def add_convolutions_and_output(mixer, d_model, key, value, use_gate, conv_size):
+    """The short convolutions, optional output gate, norm and o_proj they share (registered after the projections
+    and, in Gated DeltaNet, the decay's parameters)."""
+    mixer.q_conv1d = ShortConvolution(key, conv_size)
+    mixer.k_conv1d = ShortConvolution(key, conv_size)
+    mixer.v_conv1d = ShortConvolution(value, conv_size)
+    mixer.g_proj = nn.Linear(d_model, value, bias=False) if use_gate else None
+    mixer.o_norm = RMSNorm(value // mixer.heads)
+    mixer.o_proj = nn.Linear(value, d_model, bias=False)
 
 
 def delta_net_output(mixer, x, g=None):
@@ -46,17 +56,8 @@ class DeltaNet(nn.Module):
     def __init__(self, d_model, num_heads=2, expand_k=1.0, expand_v=1.0, use_gate=False, conv_size=4, chunk_size=64):
         super().__init__()
         key, value = int(d_model * expand_k), int(d_model * expand_v)
-        self.heads, self.chunk_size = num_heads, chunk_size
-        self.q_proj = nn.Linear(d_model, key, bias=False)
-        self.k_proj = nn.Linear(d_model, key, bias=False)
-        self.v_proj = nn.Linear(d_model, value, bias=False)
-        self.b_proj = nn.Linear(d_model, num_heads, bias=False)
-        self.q_conv1d = ShortConvolution(key, conv_size)
-        self.k_conv1d = ShortConvolution(key, conv_size)
-        self.v_conv1d = ShortConvolution(value, conv_size)
-        self.g_proj = nn.Linear(d_model, value, bias=False) if use_gate else None
-        self.o_norm = RMSNorm(value // num_heads)
-        self.o_proj = nn.Linear(value, d_model, bias=False)
+        add_projections(self, d_model, key, value, num_heads, chunk_size)
+        add_convolutions_and_output(self, d_model, key, value, use_gate, conv_size)
 
     def forward(self, x):
         return delta_net_output(self, x)

@@ -40,8 +40,3 @@ def l2_normalize_heads(x, heads, eps=1e-6):
     """(b, l, heads * d) -> (b, l, heads, d), each head divided by sqrt(sum x^2 + eps) (fla's l2norm)."""
     x = x.unflatten(-1, (heads, -1))
     return x * torch.rsqrt((x * x).sum(-1, keepdim=True) + eps)
-
-
-def rms_norm(x, weight, eps=1e-5):
-    """x / sqrt(mean(x^2) + eps) * weight over the last dimension (fla's RMSNorm)."""
-    return x * torch.rsqrt((x * x).mean(-1, keepdim=True) + eps) * weight

@@ -7,7 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .delta_net import RMSNorm, ShortConvolution, delta_net_output
+from .delta_net import add_convolutions_and_output, add_projections, delta_net_output
 
 
 class GatedDeltaNet(nn.Module):
@@ -15,22 +15,13 @@ class GatedDeltaNet(nn.Module):
         super().__init__()
         head = d_model // num_heads
         key, value = num_heads * head, num_heads * head * expand_v
-        self.heads, self.chunk_size = num_heads, chunk_size
-        self.q_proj = nn.Linear(d_model, key, bias=False)
-        self.k_proj = nn.Linear(d_model, key, bias=False)
-        self.v_proj = nn.Linear(d_model, value, bias=False)
-        self.b_proj = nn.Linear(d_model, num_heads, bias=False)
+        add_projections(self, d_model, key, value, num_heads, chunk_size)
         self.a_proj = nn.Linear(d_model, num_heads, bias=False)
         self.A_log = nn.Parameter(torch.log(torch.empty(num_heads).uniform_(0, 16)))
         self.D = nn.Parameter(torch.ones(num_heads))
         dt = torch.exp(torch.rand(num_heads) * (math.log(0.1) - math.log(0.001)) + math.log(0.001)).clamp(min=1e-4)
         self.dt_bias = nn.Parameter(dt + torch.log(-torch.expm1(-dt)))
-        self.q_conv1d = ShortConvolution(key, conv_size)
-        self.k_conv1d = ShortConvolution(key, conv_size)
-        self.v_conv1d = ShortConvolution(value, conv_size)
-        self.g_proj = nn.Linear(d_model, value, bias=False) if use_gate else None
-        self.o_norm = RMSNorm(value // num_heads)
-        self.o_proj = nn.Linear(value, d_model, bias=False)
+        add_convolutions_and_output(self, d_model, key, value, use_gate, conv_size)
 
     def forward(self, x):
         g = -self.A_log.exp() * F.softplus(self.a_proj(x) + self.dt_bias)
