@@ -23,6 +23,19 @@ public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
   }
 }
 
+/// Runs `body(range)` over `0..<count` cut into at most `threads` contiguous ranges of at least
+/// `grain` elements each (one range, on the calling thread, when `count < 2·grain`): the split of
+/// element-wise work, where each element's result depends only on its own index, so the bits are
+/// the same for any thread count.
+public func parallelRanges(_ count: Int, threads: Int, grain: Int = 1 << 15, _ body: (Range<Int>) -> Void) {
+  let parts = min(threads, count / max(grain, 1))
+  if parts <= 1 {
+    body(0..<count)
+    return
+  }
+  parallelFor(parts, threads: threads) { p in body((p * count / parts)..<((p + 1) * count / parts)) }
+}
+
 /// Runs `body(item, b, h)` for each batch item `b` and head `h` (`item = b·heads + h`) on up to
 /// `threads` threads: the split of the attention-like ops, each head's work on one thread.
 public func parallelForHeads(batch: Int, heads: Int, threads: Int, _ body: (_ item: Int, _ b: Int, _ h: Int) -> Void) {

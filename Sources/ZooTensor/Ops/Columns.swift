@@ -1,4 +1,5 @@
 import Foundation
+import ZooSupport
 
 /// Column slices and per-column scaling and shifting over the last dimension.
 extension Tape {
@@ -8,15 +9,19 @@ extension Tape {
     precondition(range.lowerBound >= 0 && range.upperBound <= n, "columns \(range) of \(x.shape)")
     let width = range.count
     let rows = x.rows
+    let threads = self.threads
+    let grain = max(1, (1 << 15) / max(width, 1))
     let y = Tensor(uninitialized: Array(x.shape.dropLast()) + [width], requiresGrad: true)
-    for r in 0..<rows {
-      (y.value.baseAddress! + r * width).update(from: x.value.baseAddress! + r * n + range.lowerBound, count: width)
+    let (source, copy) = (UncheckedSendable(x.value.baseAddress! + range.lowerBound), UncheckedSendable(y.value.baseAddress!))
+    parallelRanges(rows, threads: threads, grain: grain) { part in
+      for r in part { (copy.value + r * width).update(from: source.value + r * n, count: width) }
     }
     record {
       guard x.requiresGrad else { return }
-      let g = x.grad.baseAddress!
-      let gy = y.grad.baseAddress!
-      for r in 0..<rows { for c in 0..<width { g[r * n + range.lowerBound + c] += gy[r * width + c] } }
+      let (g, gy) = (UncheckedSendable(x.grad.baseAddress! + range.lowerBound), UncheckedSendable(y.grad.baseAddress!))
+      parallelRanges(rows, threads: threads, grain: grain) { part in
+        for r in part { for c in 0..<width { g.value[r * n + c] += gy.value[r * width + c] } }
+      }
     }
     return y
   }

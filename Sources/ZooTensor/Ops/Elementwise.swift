@@ -1,14 +1,21 @@
-/// Elementwise sum and product of equal-shape tensors (residual connections, gating).
+import ZooSupport
+
+/// Elementwise sum and product of equal-shape tensors (residual connections, gating), split
+/// across threads in contiguous ranges (``parallelRanges(_:threads:grain:_:)``) when large.
 extension Tape {
   /// `a + b`.
   public func add(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape == b.shape, "add: \(a.shape) vs \(b.shape)")
+    let threads = self.threads
     let y = Tensor(uninitialized: a.shape, requiresGrad: true)
-    for i in 0..<a.count { y.value[i] = a.value[i] + b.value[i] }
+    let (av, bv, yv) = (UncheckedSendable(a.value), UncheckedSendable(b.value), UncheckedSendable(y.value))
+    parallelRanges(a.count, threads: threads) { range in for i in range { yv.value[i] = av.value[i] + bv.value[i] } }
     record {
-      let g = y.grad
-      if a.requiresGrad { let ga = a.grad; for i in 0..<a.count { ga[i] += g[i] } }
-      if b.requiresGrad { let gb = b.grad; for i in 0..<b.count { gb[i] += g[i] } }
+      let g = UncheckedSendable(y.grad)
+      for x in [a, b] where x.requiresGrad {
+        let gx = UncheckedSendable(x.grad)
+        parallelRanges(x.count, threads: threads) { range in for i in range { gx.value[i] += g.value[i] } }
+      }
     }
     return y
   }
@@ -16,12 +23,16 @@ extension Tape {
   /// `a ⊙ b`.
   public func multiply(_ a: Tensor, _ b: Tensor) -> Tensor {
     precondition(a.shape == b.shape, "multiply: \(a.shape) vs \(b.shape)")
+    let threads = self.threads
     let y = Tensor(uninitialized: a.shape, requiresGrad: true)
-    for i in 0..<a.count { y.value[i] = a.value[i] * b.value[i] }
+    let (av, bv, yv) = (UncheckedSendable(a.value), UncheckedSendable(b.value), UncheckedSendable(y.value))
+    parallelRanges(a.count, threads: threads) { range in for i in range { yv.value[i] = av.value[i] * bv.value[i] } }
     record {
-      let g = y.grad
-      if a.requiresGrad { let ga = a.grad; for i in 0..<a.count { ga[i] += g[i] * b.value[i] } }
-      if b.requiresGrad { let gb = b.grad; for i in 0..<b.count { gb[i] += g[i] * a.value[i] } }
+      let g = UncheckedSendable(y.grad)
+      for (x, other) in [(a, bv), (b, av)] where x.requiresGrad {
+        let gx = UncheckedSendable(x.grad)
+        parallelRanges(x.count, threads: threads) { range in for i in range { gx.value[i] += g.value[i] * other.value[i] } }
+      }
     }
     return y
   }

@@ -4,22 +4,43 @@ import ZooSupport
 /// `Conv1d(d, d, k, groups=d, padding=k-1)` keeping the first `length` outputs:
 /// `y[b, t, c] = bias[c] + Σ_{s<k} w[c, s] · x[b, t − (k−1) + s, c]` (zero before the start; no
 /// bias term without one, as fla's `ShortConvolution` by default).
+///
+/// The kernels read the weights as `[k, d]` (tap-major, transposed once per call), so every inner
+/// loop runs over contiguous channels. The forward and the input gradient split the rows
+/// (`batch × length`) across threads, the weight and bias gradients split the channels; each
+/// output element sums its terms in one fixed order (taps ascending for `y`, descending for
+/// `dx`, rows ascending for `dWeight` and `dBias`), whatever the thread count.
 public enum ShortConvolution {
+  /// Rows per unit of work of the row-split kernels.
+  static let rowBlock = 64
+
+  /// `w[c, s]` as `[s, c]`.
+  static func tapMajor(_ weight: UnsafePointer<Float>, d: Int, kernel: Int) -> [Float] {
+    var taps = [Float](repeating: 0, count: kernel * d)
+    for c in 0..<d { for s in 0..<kernel { taps[s * d + c] = weight[c * kernel + s] } }
+    return taps
+  }
+
   public static func forward(
     _ x: UnsafePointer<Float>, batch: Int, length: Int, d: Int, weight: UnsafePointer<Float>, kernel: Int,
     bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int
   ) {
-    let shared = UncheckedSendable((x, y, weight, bias))
-    parallelFor(batch, threads: threads) { b in
-      let (x, y, weight, bias) = shared.value
-      for t in 0..<length {
-        let out = y + (b * length + t) * d
-        for c in 0..<d { out[c] = bias?[c] ?? 0 }
-        for s in 0..<kernel {
-          let source = t - (kernel - 1) + s
-          guard source >= 0 else { continue }
-          let row = x + (b * length + source) * d
-          for c in 0..<d { out[c] += weight[c * kernel + s] * row[c] }
+    let taps = tapMajor(weight, d: d, kernel: kernel)
+    let blocks = (length + rowBlock - 1) / rowBlock
+    taps.withUnsafeBufferPointer { taps in
+      let shared = UncheckedSendable((x, y, taps.baseAddress!, bias))
+      parallelFor(batch * blocks, threads: threads) { item in
+        let (x, y, taps, bias) = shared.value
+        let b = item / blocks
+        let first = (item % blocks) * rowBlock
+        for t in first..<min(first + rowBlock, length) {
+          let out = y + (b * length + t) * d
+          if let bias { out.update(from: bias, count: d) } else { out.update(repeating: 0, count: d) }
+          for s in max(0, kernel - 1 - t)..<kernel {
+            let row = x + (b * length + t - (kernel - 1) + s) * d
+            let w = taps + s * d
+            for c in 0..<d { out[c] += w[c] * row[c] }
+          }
         }
       }
     }
@@ -32,33 +53,52 @@ public enum ShortConvolution {
     dBias: UnsafeMutablePointer<Float>?, threads: Int
   ) {
     if let dx {
-      let shared = UncheckedSendable((dx, dy, weight))
-      parallelFor(batch, threads: threads) { b in
-        let (dx, dy, weight) = shared.value
-        for t in 0..<length {
-          let g = dy + (b * length + t) * d
-          for s in 0..<kernel {
-            let source = t - (kernel - 1) + s
-            guard source >= 0 else { continue }
-            let row = dx + (b * length + source) * d
-            for c in 0..<d { row[c] += weight[c * kernel + s] * g[c] }
+      // dx[u] += Σ_s w[s] · dy[u + (k−1) − s], the output rows t = u + (k−1) − s in ascending order.
+      let taps = tapMajor(weight, d: d, kernel: kernel)
+      let blocks = (length + rowBlock - 1) / rowBlock
+      taps.withUnsafeBufferPointer { taps in
+        let shared = UncheckedSendable((dx, dy, taps.baseAddress!))
+        parallelFor(batch * blocks, threads: threads) { item in
+          let (dx, dy, taps) = shared.value
+          let b = item / blocks
+          let first = (item % blocks) * rowBlock
+          for u in first..<min(first + rowBlock, length) {
+            let row = dx + (b * length + u) * d
+            for s in stride(from: kernel - 1, through: max(0, u + kernel - length), by: -1) {
+              let g = dy + (b * length + u + (kernel - 1) - s) * d
+              let w = taps + s * d
+              for c in 0..<d { row[c] += w[c] * g[c] }
+            }
           }
         }
       }
     }
-    // Parameter gradients in a fixed order.
-    for b in 0..<batch {
-      for t in 0..<length {
-        let g = dy + (b * length + t) * d
-        if let dBias { for c in 0..<d { dBias[c] += g[c] } }
-        if let dWeight {
-          for s in 0..<kernel {
-            let source = t - (kernel - 1) + s
-            guard source >= 0 else { continue }
-            let row = x + (b * length + source) * d
-            for c in 0..<d { dWeight[c * kernel + s] += g[c] * row[c] }
+    guard dWeight != nil || dBias != nil else { return }
+    // Parameter gradients: each thread owns a block of channels and sums over the rows in order,
+    // into tap-major copies of its part of dWeight.
+    let channelBlock = 64
+    let blocks = (d + channelBlock - 1) / channelBlock
+    let shared = UncheckedSendable((x, dy, dWeight, dBias))
+    parallelFor(blocks, threads: threads) { block in
+      let (x, dy, dWeight, dBias) = shared.value
+      let lower = block * channelBlock
+      let width = min(channelBlock, d - lower)
+      var sums = [Float](repeating: 0, count: kernel * width)
+      sums.withUnsafeMutableBufferPointer { sums in
+        if let dWeight { for c in 0..<width { for s in 0..<kernel { sums[s * width + c] = dWeight[(lower + c) * kernel + s] } } }
+        for b in 0..<batch {
+          for t in 0..<length {
+            let g = dy + (b * length + t) * d + lower
+            if let dBias { for c in 0..<width { dBias[lower + c] += g[c] } }
+            guard dWeight != nil else { continue }
+            for s in max(0, kernel - 1 - t)..<kernel {
+              let row = x + (b * length + t - (kernel - 1) + s) * d + lower
+              let sum = sums.baseAddress! + s * width
+              for c in 0..<width { sum[c] += g[c] * row[c] }
+            }
           }
         }
+        if let dWeight { for c in 0..<width { for s in 0..<kernel { dWeight[(lower + c) * kernel + s] = sums[s * width + c] } } }
       }
     }
   }
