@@ -6,9 +6,10 @@ import Foundation
 /// channels]` tensor, loaded as they lie in memory), so every butterfly works on eight lanes and
 /// no data is ever transposed.
 ///
-/// An iterative radix-2 decimation-in-time transform of one power-of-two size. Its twiddles are
-/// precomputed per stage and stored contiguously (stage `h` uses `w[h + j] = e^{−iπj/h}`,
-/// `j < h`), so the inner loop reads them in order; the bit-reversal permutation is a table.
+/// An iterative radix-2 decimation-in-time transform of one power-of-two size, two stages per
+/// pass over the data. Its twiddles are precomputed per stage and stored contiguously (stage `h`
+/// uses `w[h + j] = e^{−iπj/h}`, `j < h`), so the inner loop reads them in order; the
+/// bit-reversal permutation is a table.
 /// Used by ``CausalLongConvolution``; data are split real and imaginary arrays.
 public struct LaneFFT: Sendable {
   /// Transform size (a power of two).
@@ -72,27 +73,41 @@ public struct LaneFFT: Sendable {
     let sign: Float = inverse ? -1 : 1
     cosTable.withUnsafeBufferPointer { cosT in
       sinTable.withUnsafeBufferPointer { sinT in
+        @inline(__always) func twiddle(_ i: Int) -> (SIMD8<Float>, SIMD8<Float>) {
+          (SIMD8(repeating: cosT[i]), SIMD8(repeating: sign * sinT[i]))
+        }
+        /// The butterfly of stage `half` on `a` and `b` with twiddle `w`: `(a + w·b, a − w·b)`.
+        @inline(__always) func butterfly(
+          _ ar: SIMD8<Float>, _ ai: SIMD8<Float>, _ xr: SIMD8<Float>, _ xi: SIMD8<Float>, _ w: (SIMD8<Float>, SIMD8<Float>)
+        ) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+          let tr = xr * w.0 - xi * w.1
+          let ti = xr * w.1 + xi * w.0
+          return (ar + tr, ai + ti, ar - tr, ai - ti)
+        }
         var half = 2
-        while half < N {
+        // Two stages per pass over the data (`half` and `2·half`, a radix-2² step): each group of
+        // four elements goes through both stages' butterflies in registers. Every element gets the
+        // same operations as with one stage per pass, so the same bits, in half the memory traffic.
+        while 2 * half < N {
           var start = 0
           while start < N {
             for k in 0..<half {
-              let wr = SIMD8(repeating: cosT[half + k])
-              let wi = SIMD8(repeating: sign * sinT[half + k])
-              let a = start + k
-              let b = a + half
-              let (xr, xi) = (re[b], im[b])
-              let tr = xr * wr - xi * wi
-              let ti = xr * wi + xi * wr
-              let (ar, ai) = (re[a], im[a])
-              re[b] = ar - tr
-              im[b] = ai - ti
-              re[a] = ar + tr
-              im[a] = ai + ti
+              let (i0, i1, i2, i3) = (start + k, start + k + half, start + k + 2 * half, start + k + 3 * half)
+              let w = twiddle(half + k)
+              let (r0, m0, r1, m1) = butterfly(re[i0], im[i0], re[i1], im[i1], w)
+              let (r2, m2, r3, m3) = butterfly(re[i2], im[i2], re[i3], im[i3], w)
+              (re[i0], im[i0], re[i2], im[i2]) = butterfly(r0, m0, r2, m2, twiddle(2 * half + k))
+              (re[i1], im[i1], re[i3], im[i3]) = butterfly(r1, m1, r3, m3, twiddle(3 * half + k))
             }
-            start += 2 * half
+            start += 4 * half
           }
-          half *= 2
+          half *= 4
+        }
+        // The last stage alone when the stage count after the first is odd.
+        if half < N {
+          for k in 0..<half {
+            (re[k], im[k], re[k + half], im[k + half]) = butterfly(re[k], im[k], re[k + half], im[k + half], twiddle(half + k))
+          }
         }
       }
     }

@@ -18,6 +18,9 @@ extension Tape {
 
 /// Batched matrix transpose.
 public enum Transpose {
+  /// Side of the square tiles the copy walks (both matrices' rows of a tile stay in cache).
+  static let tile = 16
+
   /// `y[b, j, i] (=|+=) x[b, i, j]` for `x` of shape `[batches, m, n]`.
   public static func apply(
     _ x: UnsafePointer<Float>, batches: Int, m: Int, n: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool
@@ -25,9 +28,14 @@ public enum Transpose {
     for b in 0..<batches {
       let xb = x + b * m * n
       let yb = y + b * m * n
-      for i in 0..<m {
-        for j in 0..<n {
-          if accumulate { yb[j * m + i] += xb[i * n + j] } else { yb[j * m + i] = xb[i * n + j] }
+      for i0 in stride(from: 0, to: m, by: tile) {
+        for j0 in stride(from: 0, to: n, by: tile) {
+          let (i1, j1) = (min(i0 + tile, m), min(j0 + tile, n))
+          if accumulate {
+            for j in j0..<j1 { for i in i0..<i1 { yb[j * m + i] += xb[i * n + j] } }
+          } else {
+            for j in j0..<j1 { for i in i0..<i1 { yb[j * m + i] = xb[i * n + j] } }
+          }
         }
       }
     }
