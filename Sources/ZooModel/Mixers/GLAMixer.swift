@@ -105,7 +105,7 @@ public final class GLAMixer: SequenceMixer {
 
   /// In the order of Zoology's `state_dict`.
   public var parameters: [NamedParameter] {
-    [q, k, v].map(\.projection) + [output.gate!] + [q, k, v].compactMap(\.convolution)
+    [q, k, v].map(\.projection) + [output.gate].compactMap { $0 } + [q, k, v].compactMap(\.convolution)
       + [gateDown, gateUp, gateBias, output.output, output.norm]
   }
 
