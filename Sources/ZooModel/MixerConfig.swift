@@ -33,9 +33,9 @@ extension MixerConfig {
   public var options: [String: JSONValue] { (try? JSONValue(encoding: self, snakeCaseKeys: true).objectValue) ?? [:] }
 }
 
-/// Checks a head count: at least 1 and dividing `dModel`.
-func validateHeads(_ heads: Int, dModel: Int) throws {
-  if heads < 1 || dModel % heads != 0 { throw ModelError.invalidConfig("num_heads (\(heads)) must divide d_model (\(dModel))") }
+/// Checks a head count (or a head width, named by `option`): at least 1 and dividing `dModel`.
+func validateHeads(_ heads: Int, dModel: Int, option: String = "num_heads") throws {
+  if heads < 1 || dModel % heads != 0 { throw ModelError.invalidConfig("\(option) (\(heads)) must divide d_model (\(dModel))") }
 }
 
 /// Checks a dropout probability is in [0, 1).

@@ -24,7 +24,7 @@ public final class H3Mixer: SequenceMixer {
 
     public func validate(dModel: Int) throws {
       try validatePositive(["d_state": dState])
-      if headDim < 1 || dModel % headDim != 0 { throw ModelError.invalidConfig("head_dim (\(headDim)) must divide d_model (\(dModel))") }
+      try validateHeads(headDim, dModel: dModel, option: "head_dim")
     }
 
     public func makeMixer(context: MixerContext) -> any SequenceMixer { H3Mixer(context: context, stateDim: dState, headDim: headDim) }

@@ -55,7 +55,7 @@ public final class RWKV7Mixer: SequenceMixer {
     public static func tiny(layer: Int) -> Config { Config(headDim: 4, decayLowRankDim: 3, gateLowRankDim: 5, aLowRankDim: 2, chunkSize: 5) }
 
     public func validate(dModel: Int) throws {
-      if headDim < 1 || dModel % headDim != 0 { throw ModelError.invalidConfig("head_dim (\(headDim)) must divide d_model (\(dModel))") }
+      try validateHeads(headDim, dModel: dModel, option: "head_dim")
       try validatePositive(["decay_low_rank_dim": decayLowRankDim, "gate_low_rank_dim": gateLowRankDim, "a_low_rank_dim": aLowRankDim])
       // RWKV-7's decays keep a chunk's product of decays above e^{−0.61·128}, inside the op's range.
       if !(1...128).contains(chunkSize) { throw ModelError.invalidConfig("chunk_size must be in 1...128, got \(chunkSize)") }

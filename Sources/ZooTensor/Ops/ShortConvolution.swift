@@ -16,9 +16,19 @@ public enum ShortConvolution {
 
   /// `w[c, s]` as `[s, c]`.
   static func tapMajor(_ weight: UnsafePointer<Float>, d: Int, kernel: Int) -> [Float] {
-    var taps = [Float](repeating: 0, count: kernel * d)
-    for c in 0..<d { for s in 0..<kernel { taps[s * d + c] = weight[c * kernel + s] } }
-    return taps
+    [Float](unsafeUninitializedCapacity: kernel * d) { taps, count in
+      Transpose.apply(weight, batches: 1, m: d, n: kernel, into: taps.baseAddress!, accumulate: false)
+      count = kernel * d
+    }
+  }
+
+  /// Runs `body(b, rows)` for blocks of ``rowBlock`` rows of each sequence, on up to `threads` threads.
+  static func forRowBlocks(batch: Int, length: Int, threads: Int, _ body: (_ b: Int, _ rows: Range<Int>) -> Void) {
+    let blocks = (length + rowBlock - 1) / rowBlock
+    parallelFor(batch * blocks, threads: threads) { item in
+      let first = (item % blocks) * rowBlock
+      body(item / blocks, first..<min(first + rowBlock, length))
+    }
   }
 
   public static func forward(
@@ -26,14 +36,11 @@ public enum ShortConvolution {
     bias: UnsafePointer<Float>?, into y: UnsafeMutablePointer<Float>, threads: Int
   ) {
     let taps = tapMajor(weight, d: d, kernel: kernel)
-    let blocks = (length + rowBlock - 1) / rowBlock
     taps.withUnsafeBufferPointer { taps in
       let shared = UncheckedSendable((x, y, taps.baseAddress!, bias))
-      parallelFor(batch * blocks, threads: threads) { item in
+      forRowBlocks(batch: batch, length: length, threads: threads) { b, rows in
         let (x, y, taps, bias) = shared.value
-        let b = item / blocks
-        let first = (item % blocks) * rowBlock
-        for t in first..<min(first + rowBlock, length) {
+        for t in rows {
           let out = y + (b * length + t) * d
           if let bias { out.update(from: bias, count: d) } else { out.update(repeating: 0, count: d) }
           for s in max(0, kernel - 1 - t)..<kernel {
@@ -55,14 +62,11 @@ public enum ShortConvolution {
     if let dx {
       // dx[u] += Σ_s w[s] · dy[u + (k−1) − s], the output rows t = u + (k−1) − s in ascending order.
       let taps = tapMajor(weight, d: d, kernel: kernel)
-      let blocks = (length + rowBlock - 1) / rowBlock
       taps.withUnsafeBufferPointer { taps in
         let shared = UncheckedSendable((dx, dy, taps.baseAddress!))
-        parallelFor(batch * blocks, threads: threads) { item in
+        forRowBlocks(batch: batch, length: length, threads: threads) { b, rows in
           let (dx, dy, taps) = shared.value
-          let b = item / blocks
-          let first = (item % blocks) * rowBlock
-          for u in first..<min(first + rowBlock, length) {
+          for u in rows {
             let row = dx + (b * length + u) * d
             for s in stride(from: kernel - 1, through: max(0, u + kernel - length), by: -1) {
               let g = dy + (b * length + u + (kernel - 1) - s) * d
@@ -85,7 +89,7 @@ public enum ShortConvolution {
       let width = min(channelBlock, d - lower)
       var sums = [Float](repeating: 0, count: kernel * width)
       sums.withUnsafeMutableBufferPointer { sums in
-        if let dWeight { for c in 0..<width { for s in 0..<kernel { sums[s * width + c] = dWeight[(lower + c) * kernel + s] } } }
+        if let dWeight { Transpose.apply(dWeight + lower * kernel, batches: 1, m: width, n: kernel, into: sums.baseAddress!, accumulate: false) }
         for b in 0..<batch {
           for t in 0..<length {
             let g = dy + (b * length + t) * d + lower
@@ -98,7 +102,7 @@ public enum ShortConvolution {
             }
           }
         }
-        if let dWeight { for c in 0..<width { for s in 0..<kernel { dWeight[(lower + c) * kernel + s] = sums[s * width + c] } } }
+        if let dWeight { Transpose.apply(sums.baseAddress!, batches: 1, m: kernel, n: width, into: dWeight + lower * kernel, accumulate: false) }
       }
     }
   }
