@@ -35,7 +35,7 @@ public enum MixerCatalogue {
 
   /// The option names of a mixer (the keys its defaults encode), sorted.
   public static func optionNames(of type: any MixerConfig.Type) -> [String] {
-    type.init(layer: 0).options.keys.sorted()
+    type.defaults(layer: 0).options.keys.sorted()
   }
 
   /// One config per layer: `names` (one, or one per layer, cycling) with `options` over each
@@ -56,7 +56,7 @@ public enum MixerCatalogue {
     }
     return try (0..<count).map { layer in
       let type = types[layer % types.count]
-      var values = type.init(layer: layer).options
+      var values = type.defaults(layer: layer).options
       for (key, value) in defaults.merging(options, uniquingKeysWith: { $1 }) where values[key] != nil {
         if case .array(let list) = value {
           guard !list.isEmpty else { throw ModelError.invalidConfig("option '\(key)' has an empty list") }
@@ -76,7 +76,7 @@ public enum MixerCatalogue {
       throw ModelError.invalidConfig("layer \(layer): a mixer is an object with a \"name\"")
     }
     let type = try config(named: name)
-    var values = type.init(layer: layer).options
+    var values = type.defaults(layer: layer).options
     for (key, option) in object {
       guard values[key] != nil else {
         throw ModelError.invalidConfig("layer \(layer): \(name) has no option '\(key)' (options: \(optionNames(of: type).joined(separator: ", ")))")
@@ -99,8 +99,7 @@ public enum MixerCatalogue {
       switch error {
       case DecodingError.typeMismatch(_, let context), DecodingError.dataCorrupted(let context):
         // The path names the property (`numHeads`); the option is its snake_case key.
-        let property = context.codingPath.first?.stringValue ?? "?"
-        key = values.keys.first { $0.replacingOccurrences(of: "_", with: "").lowercased() == property.lowercased() } ?? property
+        key = optionName(property: context.codingPath.first?.stringValue ?? "?")
       default: key = "?"
       }
       throw ModelError.invalidConfig("layer \(layer): \(type.name) option '\(key)' has the wrong type (\(values[key]?.text ?? "missing"))")

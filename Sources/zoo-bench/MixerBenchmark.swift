@@ -47,7 +47,7 @@ struct MixerBenchmark: ParsableCommand {
       for length in lengths.split(separator: ",").compactMap({ Int($0) }) {
         let batch = max(1, tokens / length)
         // Layer 1's defaults: BaseConv's implicit long convolution.
-        let options = try MixerCatalogue.config(named: name).init(layer: 1)
+        let options = try MixerCatalogue.config(named: name).defaults(layer: 1)
         try ModelConfig(mixers: [options, options], dModel: dModel, vocabSize: 2, maxPositions: length).validate()
         let mixer = options.makeMixer(context: MixerContext(dModel: dModel, lMax: length, layer: 1, layers: 2))
         var rng = SplitMix64(seed: 1)

@@ -19,7 +19,7 @@ struct MixerOptions: ParsableArguments {
     ]
     for type in MixerCatalogue.configs {
       lines += wrap("\(type.name): \(type.summary)" + (type.optionHelp.isEmpty ? "; no options." : "."), indent: "  ")
-      let (even, odd) = (type.init(layer: 0).options, type.init(layer: 1).options)
+      let (even, odd) = (type.defaults(layer: 0).options, type.defaults(layer: 1).options)
       for name in MixerCatalogue.optionNames(of: type) {
         let value = even[name]!.text + (odd[name] == even[name] ? "" : " on even layers, \(odd[name]!.text) on odd")
         lines += wrap("\(flag(name)): \(type.optionHelp[name] ?? "") (default \(value))", indent: "      ")
@@ -62,7 +62,7 @@ struct MixerOptions: ParsableArguments {
       let unknown = names.first { !MixerCatalogue.names.contains($0) }!
       throw ValidationError("unknown mixer '\(unknown)' (known: \(MixerCatalogue.names.joined(separator: ", ")))")
     }
-    let defaults = types.map { $0.init(layer: 0).options }
+    let defaults = types.map { $0.defaults(layer: 0).options }
     var out: [String: JSONValue] = [:]
     var rest = mixerFlags[...]
     while let token = rest.popFirst() {

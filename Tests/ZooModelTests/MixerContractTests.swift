@@ -145,7 +145,7 @@ let contractCases: [(String, Int)] = MixerCatalogue.configs.flatMap { type in
       let back = try MixerCatalogue.layer(from: MixerCatalogue.stored(tiny), layer: layer)
       #expect(back.name == name && back.options == tiny.options)
     }
-    var stored = MixerCatalogue.stored(type.init(layer: 0)).objectValue!
+    var stored = MixerCatalogue.stored(type.defaults(layer: 0)).objectValue!
     stored["no_such_option"] = .int(1)
     #expect { try MixerCatalogue.layer(from: .object(stored), layer: 0) } throws: { "\($0)".contains("'no_such_option'") }
   }

@@ -279,7 +279,7 @@ func identical(_ a: [[Float]], _ b: [[Float]]) -> Bool {
 
   @Test func learningRateScheduleWarmsUpThenDecays() {
     let c = LMTrainingConfig(
-      model: ModelConfig(mixers: [AttentionMixer.Config()]), data: [], seqLen: 8, batch: 1, steps: 100, learningRate: 1e-3, warmupSteps: 10)
+      model: ModelConfig(mixers: [AttentionMixer.Config.defaults(layer: 0)]), data: [], seqLen: 8, batch: 1, steps: 100, learningRate: 1e-3, warmupSteps: 10)
     #expect(abs(c.learningRate(at: 0) - 1e-4) < 1e-12)
     #expect(abs(c.learningRate(at: 9) - 1e-3) < 1e-12)
     #expect(abs(c.learningRate(at: 10) - 1e-3) < 1e-12)

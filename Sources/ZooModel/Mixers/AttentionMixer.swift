@@ -9,14 +9,10 @@ public final class AttentionMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "attention"
     public static let summary = "multi-head causal softmax attention"
-    public static let optionHelp = [
-      "num_heads": "attention heads (must divide d_model)", "attn_dropout": "dropout on the attention probabilities",
-    ]
-    public var numHeads: Int
-    public var attnDropout: Float
+    @MixerOption("attention heads (must divide d_model)") public var numHeads = 1
+    @MixerOption("dropout on the attention probabilities") public var attnDropout: Float = 0
 
-    public init(layer: Int) { (numHeads, attnDropout) = (1, 0) }
-    public init(numHeads: Int = 1, attnDropout: Float = 0) { (self.numHeads, self.attnDropout) = (numHeads, attnDropout) }
+    public static func defaults(layer: Int) -> Config { Config() }
     public static func tiny(layer: Int) -> Config { Config(numHeads: 2) }
 
     public func validate(dModel: Int) throws {

@@ -11,15 +11,11 @@ public final class BaseConvMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "base_conv"
     public static let summary = "conv(u) ⊙ (W·u + b) + u, a short depthwise or an implicit long (FFT) convolution"
-    public static let optionHelp = [
-      "kernel_size": "convolution width; -1 = the implicit long convolution, as long as the sequence"
-    ]
-    public var kernelSize: Int
+    @MixerOption("convolution width; -1 = the implicit long convolution, as long as the sequence") public var kernelSize = 3
 
     /// Zoology's Figure 2 alternates `kernel_size = [3, -1]` over the layers.
-    public init(layer: Int) { kernelSize = layer % 2 == 0 ? 3 : -1 }
-    public init(kernelSize: Int) { self.kernelSize = kernelSize }
-    public static func tiny(layer: Int) -> Config { Config(layer: layer) }
+    public static func defaults(layer: Int) -> Config { Config(kernelSize: layer % 2 == 0 ? 3 : -1) }
+    public static func tiny(layer: Int) -> Config { defaults(layer: layer) }
 
     public func validate(dModel: Int) throws {
       if kernelSize == 0 || kernelSize < -1 {

@@ -8,14 +8,10 @@ public final class BasedMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "based"
     public static let summary = "linear attention with the 2nd-order Taylor feature map"
-    public static let optionHelp = [
-      "num_heads": "heads (must divide d_model)", "feature_dim": "query/key dimension per head fed to the Taylor feature map",
-    ]
-    public var numHeads: Int
-    public var featureDim: Int
+    @MixerOption("heads (must divide d_model)") public var numHeads = 1
+    @MixerOption("query/key dimension per head fed to the Taylor feature map") public var featureDim = 16
 
-    public init(layer: Int) { (numHeads, featureDim) = (1, 16) }
-    public init(numHeads: Int = 1, featureDim: Int = 16) { (self.numHeads, self.featureDim) = (numHeads, featureDim) }
+    public static func defaults(layer: Int) -> Config { Config() }
     public static func tiny(layer: Int) -> Config { Config(numHeads: 2, featureDim: 4) }
 
     public func validate(dModel: Int) throws {

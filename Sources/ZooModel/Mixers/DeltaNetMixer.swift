@@ -21,28 +21,14 @@ public final class DeltaNetMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "delta_net"
     public static let summary = "DeltaNet: the delta rule over L2-normalized q, k with β = σ(b_proj(x)), short convolutions, chunked (WY) training form"
-    public static let optionHelp = [
-      "num_heads": "heads (must divide the key and value widths)",
-      "expand_k": "key width / d_model (key width = floor(d_model·expand_k))",
-      "expand_v": "value width / d_model",
-      "use_gate": "gate the normed output with SiLU(g_proj(x))",
-      "conv_size": "kernel of the short convolutions on q, k and v",
-      "chunk_size": "tokens per chunk of the chunked training view (speed only)",
-    ]
-    public var numHeads: Int
-    public var expandK: Double
-    public var expandV: Double
-    public var useGate: Bool
-    public var convSize: Int
-    public var chunkSize: Int
+    @MixerOption("heads (must divide the key and value widths)") public var numHeads = 2
+    @MixerOption("key width / d_model (key width = floor(d_model·expand_k))") public var expandK: Double = 1
+    @MixerOption("value width / d_model") public var expandV: Double = 1
+    @MixerOption("gate the normed output with SiLU(g_proj(x))") public var useGate = false
+    @MixerOption("kernel of the short convolutions on q, k and v") public var convSize = 4
+    @MixerOption("tokens per chunk of the chunked training view (speed only)") public var chunkSize = 64
 
-    public init(layer: Int) { self.init() }
-    public init(
-      numHeads: Int = 2, expandK: Double = 1, expandV: Double = 1, useGate: Bool = false, convSize: Int = 4, chunkSize: Int = 64
-    ) {
-      (self.numHeads, self.expandK, self.expandV, self.useGate) = (numHeads, expandK, expandV, useGate)
-      (self.convSize, self.chunkSize) = (convSize, chunkSize)
-    }
+    public static func defaults(layer: Int) -> Config { Config() }
     /// Chunks shorter than the tests' sequences; layer 1 gates its output and has values twice as wide as its keys.
     public static func tiny(layer: Int) -> Config { layer == 0 ? Config(chunkSize: 4) : Config(expandV: 2, useGate: true, chunkSize: 5) }
 

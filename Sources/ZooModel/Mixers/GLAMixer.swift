@@ -25,34 +25,16 @@ public final class GLAMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "gla"
     public static let summary = "gated linear attention: a data-dependent decay per key (low-rank, log-sigmoid), RMS norm and swish gate"
-    public static let optionHelp = [
-      "num_heads": "heads (must divide d_model·expand_k and d_model·expand_v)",
-      "expand_k": "key width as a multiple of d_model",
-      "expand_v": "value width as a multiple of d_model",
-      "gate_low_rank_dim": "rank of the gate projection",
-      "gate_logit_normalizer": "divides the log-sigmoid gates (larger: slower decay)",
-      "use_short_conv": "a short causal convolution (with SiLU) on q, k and v",
-      "conv_size": "kernel of the short convolutions",
-      "chunk_size": "tokens per chunk of the chunked training view (speed only)",
-    ]
-    public var numHeads: Int
-    public var expandK: Float
-    public var expandV: Float
-    public var gateLowRankDim: Int
-    public var gateLogitNormalizer: Float
-    public var useShortConv: Bool
-    public var convSize: Int
-    public var chunkSize: Int
+    @MixerOption("heads (must divide d_model·expand_k and d_model·expand_v)") public var numHeads = 4
+    @MixerOption("key width as a multiple of d_model") public var expandK: Float = 0.5
+    @MixerOption("value width as a multiple of d_model") public var expandV: Float = 1
+    @MixerOption("rank of the gate projection") public var gateLowRankDim = 16
+    @MixerOption("divides the log-sigmoid gates (larger: slower decay)") public var gateLogitNormalizer: Float = 16
+    @MixerOption("a short causal convolution (with SiLU) on q, k and v") public var useShortConv = false
+    @MixerOption("kernel of the short convolutions") public var convSize = 4
+    @MixerOption("tokens per chunk of the chunked training view (speed only)") public var chunkSize = 16
 
-    public init(layer: Int) { self.init() }
-    public init(
-      numHeads: Int = 4, expandK: Float = 0.5, expandV: Float = 1, gateLowRankDim: Int = 16, gateLogitNormalizer: Float = 16,
-      useShortConv: Bool = false, convSize: Int = 4, chunkSize: Int = 16
-    ) {
-      (self.numHeads, self.expandK, self.expandV) = (numHeads, expandK, expandV)
-      (self.gateLowRankDim, self.gateLogitNormalizer) = (gateLowRankDim, gateLogitNormalizer)
-      (self.useShortConv, self.convSize, self.chunkSize) = (useShortConv, convSize, chunkSize)
-    }
+    public static func defaults(layer: Int) -> Config { Config() }
     /// Two heads, a narrow gate and chunks that do not divide the tests' lengths; short
     /// convolutions on odd layers.
     public static func tiny(layer: Int) -> Config {

@@ -24,23 +24,13 @@ public final class GatedDeltaNetMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "gated_delta_net"
     public static let summary = "Gated DeltaNet: DeltaNet's delta rule with a decay e^g per head and token (Mamba-2's), chunked training form"
-    public static let optionHelp = [
-      "num_heads": "heads; each has floor(d_model/num_heads) key channels",
-      "expand_v": "value channels per key channel (an integer)",
-      "use_gate": "gate the normed output with SiLU(g_proj(x))",
-      "conv_size": "kernel of the short convolutions on q, k and v",
-      "chunk_size": "tokens per chunk of the chunked training view (speed only)",
-    ]
-    public var numHeads: Int
-    public var expandV: Int
-    public var useGate: Bool
-    public var convSize: Int
-    public var chunkSize: Int
+    @MixerOption("heads; each has floor(d_model/num_heads) key channels") public var numHeads = 2
+    @MixerOption("value channels per key channel (an integer)") public var expandV = 2
+    @MixerOption("gate the normed output with SiLU(g_proj(x))") public var useGate = false
+    @MixerOption("kernel of the short convolutions on q, k and v") public var convSize = 4
+    @MixerOption("tokens per chunk of the chunked training view (speed only)") public var chunkSize = 64
 
-    public init(layer: Int) { self.init() }
-    public init(numHeads: Int = 2, expandV: Int = 2, useGate: Bool = false, convSize: Int = 4, chunkSize: Int = 64) {
-      (self.numHeads, self.expandV, self.useGate, self.convSize, self.chunkSize) = (numHeads, expandV, useGate, convSize, chunkSize)
-    }
+    public static func defaults(layer: Int) -> Config { Config() }
     /// Chunks shorter than the tests' sequences; layer 1 gates its output and has values as wide as its keys.
     public static func tiny(layer: Int) -> Config { layer == 0 ? Config(chunkSize: 4) : Config(expandV: 1, useGate: true, chunkSize: 5) }
 

@@ -12,14 +12,10 @@ public final class H3Mixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "h3"
     public static let summary = "shift SSM on k, per-head k⊗v, diagonal S4D SSM by FFT, contracted with q"
-    public static let optionHelp = [
-      "d_state": "SSM state size N: shift taps and N/2 complex modes", "head_dim": "channels per head of the key-value outer product (must divide d_model)",
-    ]
-    public var dState: Int
-    public var headDim: Int
+    @MixerOption("SSM state size N: shift taps and N/2 complex modes") public var dState = 16
+    @MixerOption("channels per head of the key-value outer product (must divide d_model)") public var headDim = 1
 
-    public init(layer: Int) { (dState, headDim) = (16, 1) }
-    public init(dState: Int = 16, headDim: Int = 1) { (self.dState, self.headDim) = (dState, headDim) }
+    public static func defaults(layer: Int) -> Config { Config() }
     public static func tiny(layer: Int) -> Config { Config(dState: 16, headDim: 2) }
 
     public func validate(dModel: Int) throws {

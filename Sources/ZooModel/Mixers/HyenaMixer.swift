@@ -12,9 +12,7 @@ public final class HyenaMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "hyena"
     public static let summary = "order-2 Hyena: gates around an implicit long convolution (MLP filter, decay window) by FFT"
-    public static let optionHelp: [String: String] = [:]
-    public init(layer: Int) {}
-    public init() {}
+    public static func defaults(layer: Int) -> Config { Config() }
     public static func tiny(layer: Int) -> Config { Config() }
     public func validate(dModel: Int) throws {}
     public func makeMixer(context: MixerContext) -> any SequenceMixer { HyenaMixer(context: context) }

@@ -19,18 +19,10 @@ public final class LongConvMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "long_conv"
     public static let summary = "y = h ∗ u + u, an implicit long convolution by FFT (MLP filter of positional features), no gating"
-    public static let optionHelp = [
-      "d_emb": "positional features fed to the filter MLP: time plus (d_emb-1)/2 cosine/sine bands (odd, >= 3)",
-      "d_hidden": "hidden width of the filter MLP",
-    ]
-    public var dEmb: Int
-    public var dHidden: Int
+    @MixerOption("positional features fed to the filter MLP: time plus (d_emb-1)/2 cosine/sine bands (odd, >= 3)") public var dEmb = 3
+    @MixerOption("hidden width of the filter MLP") public var dHidden = 16
 
-    public init(layer: Int) { self.init() }
-    public init(dEmb: Int = 3, dHidden: Int = 16) {
-      self.dEmb = dEmb
-      self.dHidden = dHidden
-    }
+    public static func defaults(layer: Int) -> Config { Config() }
     /// Two bands and a narrow MLP, so the tests see more than Zoology's single band.
     public static func tiny(layer: Int) -> Config { Config(dEmb: 5, dHidden: 6) }
 

@@ -26,19 +26,11 @@ public final class Mamba2Mixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "mamba2"
     public static let summary = "Mamba-2's SSD block: one scalar decay per head, shared B and C, gated RMS norm (d_inner = 2·d, kernel 4)"
-    public static let optionHelp = [
-      "d_state": "SSM state size N per channel",
-      "head_dim": "channels per head P (must divide 2·d_model)",
-      "chunk_size": "tokens per chunk of the chunked training view (speed only)",
-    ]
-    public var dState: Int
-    public var headDim: Int
-    public var chunkSize: Int
+    @MixerOption("SSM state size N per channel") public var dState = 128
+    @MixerOption("channels per head P (must divide 2·d_model)") public var headDim = 64
+    @MixerOption("tokens per chunk of the chunked training view (speed only)") public var chunkSize = 16
 
-    public init(layer: Int) { self.init() }
-    public init(dState: Int = 128, headDim: Int = 64, chunkSize: Int = 16) {
-      (self.dState, self.headDim, self.chunkSize) = (dState, headDim, chunkSize)
-    }
+    public static func defaults(layer: Int) -> Config { Config() }
     /// Four heads of 4 channels and chunks that do not divide the tests' lengths.
     public static func tiny(layer: Int) -> Config { Config(dState: 16, headDim: 4, chunkSize: 5) }
 

@@ -21,11 +21,9 @@ public final class MambaMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "mamba"
     public static let summary = "Mamba's selective SSM block (d_inner = 2·d, kernel 4)"
-    public static let optionHelp = ["d_state": "SSM state size N per channel"]
-    public var dState: Int
+    @MixerOption("SSM state size N per channel") public var dState = 16
 
-    public init(layer: Int) { dState = 16 }
-    public init(dState: Int) { self.dState = dState }
+    public static func defaults(layer: Int) -> Config { Config() }
     public static func tiny(layer: Int) -> Config { Config(dState: 16) }
 
     public func validate(dModel: Int) throws {

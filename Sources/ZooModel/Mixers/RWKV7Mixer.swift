@@ -31,26 +31,15 @@ public final class RWKV7Mixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "rwkv7"
     public static let summary = "RWKV-7 time mixing: the generalized delta rule with LoRA decay, in-context learning rate, bonus and gate"
-    public static let optionHelp = [
-      "head_dim": "channels per head (the state is head_dim × head_dim per head)",
-      "decay_low_rank_dim": "rank of the decay LoRA",
-      "gate_low_rank_dim": "rank of the output gate LoRA",
-      "a_low_rank_dim": "rank of the in-context learning rate LoRA",
-      "chunk_size": "steps per chunk of the chunked (training) form, 1 to 128",
-    ]
-    public var headDim: Int
-    public var decayLowRankDim: Int
-    public var gateLowRankDim: Int
-    public var aLowRankDim: Int
-    public var chunkSize: Int
+    // Zoology's `add_rwkv7` (experiments/models_repo.py): head_dim 64, ranks 16, 64, 16; chunks of 16
+    // (fla's `chunk_rwkv7` without a decay bound).
+    @MixerOption("channels per head (the state is head_dim × head_dim per head)") public var headDim = 64
+    @MixerOption("rank of the decay LoRA") public var decayLowRankDim = 16
+    @MixerOption("rank of the output gate LoRA") public var gateLowRankDim = 64
+    @MixerOption("rank of the in-context learning rate LoRA") public var aLowRankDim = 16
+    @MixerOption("steps per chunk of the chunked (training) form, 1 to 128") public var chunkSize = 16
 
-    public init(layer: Int) { self.init() }
-    /// Zoology's `add_rwkv7` (experiments/models_repo.py): head_dim 64, ranks 16, 64, 16; chunks of 16
-    /// (fla's `chunk_rwkv7` without a decay bound).
-    public init(headDim: Int = 64, decayLowRankDim: Int = 16, gateLowRankDim: Int = 64, aLowRankDim: Int = 16, chunkSize: Int = 16) {
-      (self.headDim, self.decayLowRankDim, self.gateLowRankDim, self.aLowRankDim, self.chunkSize) =
-        (headDim, decayLowRankDim, gateLowRankDim, aLowRankDim, chunkSize)
-    }
+    public static func defaults(layer: Int) -> Config { Config() }
     /// Two heads at width 8, chunks that do not divide the tests' length 12.
     public static func tiny(layer: Int) -> Config { Config(headDim: 4, decayLowRankDim: 3, gateLowRankDim: 5, aLowRankDim: 2, chunkSize: 5) }
 

@@ -16,9 +16,7 @@ public final class RWKVMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "rwkv"
     public static let summary = "RWKV v4 time mixing (WKV with per-channel decay and bonus, receptance gate)"
-    public static let optionHelp: [String: String] = [:]
-    public init(layer: Int) {}
-    public init() {}
+    public static func defaults(layer: Int) -> Config { Config() }
     public static func tiny(layer: Int) -> Config { Config() }
     public func validate(dModel: Int) throws {}
     public func makeMixer(context: MixerContext) -> any SequenceMixer { RWKVMixer(context: context) }

@@ -10,11 +10,9 @@ public final class RetNetMixer: SequenceMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "retnet"
     public static let summary = "multi-scale retention: one decay per head, rotary positions, group norm, swish gate"
-    public static let optionHelp = ["num_heads": "heads, each with its own decay (must divide d_model)"]
-    public var numHeads: Int
+    @MixerOption("heads, each with its own decay (must divide d_model)") public var numHeads = 1
 
-    public init(layer: Int) { numHeads = 1 }
-    public init(numHeads: Int) { self.numHeads = numHeads }
+    public static func defaults(layer: Int) -> Config { Config() }
     public static func tiny(layer: Int) -> Config { Config(numHeads: 2) }
 
     public func validate(dModel: Int) throws { try validateHeads(numHeads, dModel: dModel) }

@@ -6,18 +6,11 @@ public enum SlidingWindowAttentionMixer {
   public struct Config: MixerConfig, Equatable {
     public static let name = "sliding_window_attention"
     public static let summary = "causal softmax attention over the last window_size positions"
-    public static let optionHelp = [
-      "num_heads": "attention heads (must divide d_model)", "attn_dropout": "dropout on the attention probabilities",
-      "window_size": "positions each token sees, itself included",
-    ]
-    public var numHeads: Int
-    public var windowSize: Int
-    public var attnDropout: Float
+    @MixerOption("attention heads (must divide d_model)") public var numHeads = 1
+    @MixerOption("positions each token sees, itself included") public var windowSize = 64
+    @MixerOption("dropout on the attention probabilities") public var attnDropout: Float = 0
 
-    public init(layer: Int) { (numHeads, windowSize, attnDropout) = (1, 64, 0) }
-    public init(numHeads: Int = 1, windowSize: Int = 64, attnDropout: Float = 0) {
-      (self.numHeads, self.windowSize, self.attnDropout) = (numHeads, windowSize, attnDropout)
-    }
+    public static func defaults(layer: Int) -> Config { Config() }
     public static func tiny(layer: Int) -> Config { Config(numHeads: 2, windowSize: 4) }
 
     public func validate(dModel: Int) throws {
