@@ -20,7 +20,7 @@ extension Tape {
       guard x.requiresGrad else { return }
       let (g, gy) = (UncheckedSendable(x.grad.baseAddress! + range.lowerBound), UncheckedSendable(y.grad.baseAddress!))
       parallelRanges(rows, threads: threads, grain: grain) { part in
-        for r in part { for c in 0..<width { g.value[r * n + c] += gy.value[r * width + c] } }
+        for r in part { VectorAccumulate.add(gy.value + r * width, into: g.value + r * n, count: width) }
       }
     }
     return y

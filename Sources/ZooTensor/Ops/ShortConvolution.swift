@@ -46,7 +46,7 @@ public enum ShortConvolution {
           for s in max(0, kernel - 1 - t)..<kernel {
             let row = x + (b * length + t - (kernel - 1) + s) * d
             let w = taps + s * d
-            for c in 0..<d { out[c] += w[c] * row[c] }
+            VectorAccumulate.addProducts(w, row, into: out, count: d)
           }
         }
       }
@@ -71,7 +71,7 @@ public enum ShortConvolution {
             for s in stride(from: kernel - 1, through: max(0, u + kernel - length), by: -1) {
               let g = dy + (b * length + u + (kernel - 1) - s) * d
               let w = taps + s * d
-              for c in 0..<d { row[c] += w[c] * g[c] }
+              VectorAccumulate.addProducts(w, g, into: row, count: d)
             }
           }
         }
@@ -93,12 +93,12 @@ public enum ShortConvolution {
         for b in 0..<batch {
           for t in 0..<length {
             let g = dy + (b * length + t) * d + lower
-            if let dBias { for c in 0..<width { dBias[lower + c] += g[c] } }
+            if let dBias { VectorAccumulate.add(g, into: dBias + lower, count: width) }
             guard dWeight != nil else { continue }
             for s in max(0, kernel - 1 - t)..<kernel {
               let row = x + (b * length + t - (kernel - 1) + s) * d + lower
               let sum = sums.baseAddress! + s * width
-              for c in 0..<width { sum[c] += g[c] * row[c] }
+              VectorAccumulate.addProducts(g, row, into: sum, count: width)
             }
           }
         }
