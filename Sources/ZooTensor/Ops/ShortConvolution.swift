@@ -79,8 +79,9 @@ public enum ShortConvolution {
     }
     guard dWeight != nil || dBias != nil else { return }
     // Parameter gradients: each thread owns a block of channels and sums over the rows in order,
-    // into tap-major copies of its part of dWeight.
-    let channelBlock = 64
+    // into tap-major copies of its part of dWeight. Two blocks (of whole cache lines) keep the
+    // reads of each row long; the split does not change any element's sum.
+    let channelBlock = max(16, ((d + 1) / 2 + 15) / 16 * 16)
     let blocks = (d + channelBlock - 1) / channelBlock
     let shared = UncheckedSendable((x, dy, dWeight, dBias))
     parallelFor(blocks, threads: threads) { block in
