@@ -1,7 +1,8 @@
-/// Element-wise accumulations eight floats at a time, for inner loops over a row whose pointers
-/// the compiler cannot prove apart (it would otherwise keep them scalar). Each element gets the
-/// scalar loop's operations in the scalar loop's order (a product, then a sum: not fused), so the
-/// results are the same bits.
+/// Element-wise accumulations eight floats at a time, for short inner loops over rows whose
+/// pointers the compiler cannot prove apart (the scalar loops measured slower in the short
+/// convolution's gradients and the column-slice gradient). Each element gets the scalar loop's
+/// operations in the scalar loop's order (a product, then a sum: not fused), so the results are
+/// the same bits.
 enum VectorAccumulate {
   /// `y[i] += x[i]` for `i < count`.
   @inline(__always)
