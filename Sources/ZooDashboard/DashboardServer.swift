@@ -39,7 +39,9 @@ public enum DashboardServer {
     // longer, so the limit is generous.
     let server = HTTPServer(address: address, timeout: 300, logger: .disabled, handler: Handler(dashboard: dashboard))
     Task { try await server.run() }
-    try await server.waitUntilListening()
+    // Binding takes milliseconds, but the serving task may wait for a thread of the cooperative
+    // pool: FlyingFox's default wait of 5 s timed out in CI while both cores ran training tests.
+    try await server.waitUntilListening(timeout: 120)
     guard case .ip4(_, let bound)? = await server.listeningAddress else { throw SocketError.disconnected }
     return (server, bound)
   }
