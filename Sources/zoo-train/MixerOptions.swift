@@ -18,11 +18,12 @@ struct MixerOptions: ParsableArguments {
       "Mixers and their options (an option applies to every layer whose mixer has it; a comma-separated value gives one per layer, cycling):"
     ]
     for type in MixerCatalogue.configs {
-      lines += wrap("\(type.name): \(type.summary)" + (type.optionHelp.isEmpty ? "; no options." : "."), indent: "  ")
+      let help = type.optionHelp
+      lines += wrap("\(type.name): \(type.summary)" + (help.isEmpty ? "; no options." : "."), indent: "  ")
       let (even, odd) = (type.defaults(layer: 0).options, type.defaults(layer: 1).options)
       for name in MixerCatalogue.optionNames(of: type) {
         let value = even[name]!.text + (odd[name] == even[name] ? "" : " on even layers, \(odd[name]!.text) on odd")
-        lines += wrap("\(flag(name)): \(type.optionHelp[name] ?? "") (default \(value))", indent: "      ")
+        lines += wrap("\(flag(name)): \(help[name] ?? "") (default \(value))", indent: "      ")
       }
     }
     return lines.joined(separator: "\n")

@@ -1,6 +1,7 @@
 /// Element-wise accumulations eight floats at a time, for short inner loops over rows whose
 /// pointers the compiler cannot prove apart (the scalar loops measured slower in the short
-/// convolution's gradients and the column-slice gradient). Each element gets the scalar loop's
+/// convolution's gradients and the column-slice gradient; the gradients of element-wise sums and
+/// products use it too). Each element gets the scalar loop's
 /// operations in the scalar loop's order (a product, then a sum: not fused), so the results are
 /// the same bits.
 enum VectorAccumulate {

@@ -14,7 +14,10 @@ extension Tape {
       let g = UncheckedSendable(y.grad)
       for x in [a, b] where x.requiresGrad {
         let gx = UncheckedSendable(x.grad)
-        parallelRanges(x.count, threads: threads) { range in for i in range { gx.value[i] += g.value[i] } }
+        parallelRanges(x.count, threads: threads) { range in
+          let lower = range.lowerBound
+          VectorAccumulate.add(g.value.baseAddress! + lower, into: gx.value.baseAddress! + lower, count: range.count)
+        }
       }
     }
     return y
@@ -31,7 +34,11 @@ extension Tape {
       let g = UncheckedSendable(y.grad)
       for (x, other) in [(a, bv), (b, av)] where x.requiresGrad {
         let gx = UncheckedSendable(x.grad)
-        parallelRanges(x.count, threads: threads) { range in for i in range { gx.value[i] += g.value[i] * other.value[i] } }
+        parallelRanges(x.count, threads: threads) { range in
+          let lower = range.lowerBound
+          VectorAccumulate.addProducts(
+            g.value.baseAddress! + lower, other.value.baseAddress! + lower, into: gx.value.baseAddress! + lower, count: range.count)
+        }
       }
     }
     return y
